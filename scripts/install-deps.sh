@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every build and run dependency of nmt on Debian 12 (run as root).
+# Idempotent: packages already present are skipped by apt.
+# Makes OpenBLAS the system BLAS: Debian's reference libblas is ~100x slower.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
+  libsentencepiece-dev sentencepiece zlib1g-dev libicu-dev
+  libgtest-dev libgmock-dev
+  libopenblas0-openmp libopenblas-openmp-dev
+  python3 gzip
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Point the BLAS/LAPACK alternatives at OpenBLAS and take the reference BLAS out of the way.
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+for lib in libblas.so.3 liblapack.so.3; do
+  target=$(ls /usr/lib/"$arch"/openblas-openmp/"$lib" 2>/dev/null || true)
+  if [ -n "$target" ]; then
+    update-alternatives --set "$lib-$arch" "$target" >/dev/null
+  fi
+done
+if dpkg-query -W -f='${Status}' libblas3 2>/dev/null | grep -q 'install ok installed'; then
+  # Remove the reference BLAS so it can never be picked, but only if nothing else would go with it.
+  if ! apt-get remove -s libblas3 libblas-dev 2>/dev/null | grep '^Remv' | grep -qv -E '^Remv (libblas3|libblas-dev) '; then
+    DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq libblas3 libblas-dev >/dev/null
+  fi
+fi
+echo "install-deps: BLAS is $(readlink -f /usr/lib/"$arch"/libblas.so.3)"

@@ -1,0 +1,115 @@
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "data/encode.hpp"
+#include "data/parallel_reader.hpp"
+#include "eval/perplexity.hpp"
+#include "eval/sacrebleu.hpp"
+#include "search/translator.hpp"
+#include "text/line_reader.hpp"
+
+namespace nmt {
+namespace {
+
+struct EvaluateOptions {
+  std::string model, checkpoint, src, ref, hyp, tokenize = "13a", device = "cpu";
+  int64_t beam = 0;
+  bool lowercase = false, json = false;
+};
+
+std::vector<std::string> read_lines(const std::string& path) {
+  LineReader reader(path);
+  std::vector<std::string> lines;
+  for (std::string line; reader.next(line);) lines.push_back(line);
+  return lines;
+}
+
+void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) {
+  if (options.ref.empty()) throw std::runtime_error("--ref is required");
+  if (options.hyp.empty() == options.model.empty())
+    throw std::runtime_error("give either --hyp (score translations) or --model with --src (translate and score)");
+  nlohmann::json report;
+  std::vector<std::string> hypotheses, references;
+  if (!options.hyp.empty()) {
+    for_each_pair(options.hyp, options.ref, [&](const std::string& h, const std::string& r, size_t) {
+      hypotheses.push_back(h);
+      references.push_back(r);
+    });
+  } else {
+    if (options.src.empty()) throw std::runtime_error("--model needs --src");
+    start_command(globals);
+    const torch::Device device(options.device);
+    LoadedModel model = load_model_dir(options.model, options.checkpoint, device);
+    std::vector<std::string> sources;
+    for_each_pair(options.src, options.ref, [&](const std::string& s, const std::string& r, size_t) {
+      sources.push_back(s);
+      references.push_back(r);
+    });
+    ParallelCorpus corpus;
+    const int64_t max_len = model.config.data.max_len;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      const auto src = model.src_tokenizer->tokenize(sources[i]);
+      const auto ref = model.tgt_tokenizer->tokenize(references[i]);
+      if (src.empty() || ref.empty()) continue;
+      corpus.src.push_back(encode_source(src, model.vocabs.src, max_len));
+      corpus.tgt.push_back(encode_target(ref, model.vocabs.tgt, max_len));
+    }
+    const auto& decoding = model.config.decoding;
+    const LossTotal loss = corpus_loss(model.model, corpus, decoding.batch_size, device);
+    report["loss"] = loss.mean();
+    report["ppl"] = loss.perplexity();
+    SearchOptions search;
+    search.beam_size = options.beam > 0 ? options.beam : decoding.beam_size;
+    search.length_penalty = decoding.length_penalty;
+    search.max_len_a = decoding.max_len_a;
+    search.max_len_b = decoding.max_len_b;
+    Translator translator(model, search, decoding.batch_size, false, device);
+    for (const auto& translation : translator.translate(sources)) hypotheses.push_back(translation.candidates.front().text);
+    report["beam"] = search.beam_size;
+  }
+  ScoreOptions score_options{options.tokenize, options.lowercase};
+  const BleuResult bleu = corpus_bleu(hypotheses, references, score_options);
+  report["bleu"] = bleu.score;
+  report["chrf"] = corpus_chrf(hypotheses, references);
+  report["signature"] = bleu_signature(score_options);
+  report["sentences"] = hypotheses.size();
+  report["counts"] = bleu.counts;
+  report["totals"] = bleu.totals;
+  report["precisions"] = bleu.precisions;
+  report["bp"] = bleu.brevity_penalty;
+  report["sys_len"] = bleu.sys_len;
+  report["ref_len"] = bleu.ref_len;
+  if (options.json) {
+    std::cout << report.dump() << '\n';
+    return;
+  }
+  std::printf("BLEU = %.2f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f hyp_len = %lld ref_len = %lld)\n", bleu.score,
+              bleu.precisions[0], bleu.precisions[1], bleu.precisions[2], bleu.precisions[3], bleu.brevity_penalty,
+              bleu.ref_len ? static_cast<double>(bleu.sys_len) / bleu.ref_len : 0.0,
+              static_cast<long long>(bleu.sys_len), static_cast<long long>(bleu.ref_len));
+  std::printf("chrF2 = %.2f\nsignature: %s\nsentences: %zu\n", report["chrf"].get<double>(),
+              report["signature"].get<std::string>().c_str(), hypotheses.size());
+  if (report.contains("loss"))
+    std::printf("loss = %.4f nats/token, perplexity = %.2f\n", report["loss"].get<double>(), report["ppl"].get<double>());
+}
+
+}  // namespace
+
+void setup_evaluate(CLI::App& app, GlobalOptions& globals) {
+  auto options = std::make_shared<EvaluateOptions>();
+  auto* command = app.add_subcommand("evaluate", "BLEU/chrF (sacreBLEU-identical), loss and perplexity");
+  command->add_option("--model", options->model, "training directory: translate --src and score it");
+  command->add_option("--checkpoint", options->checkpoint, "a specific checkpoint (default: best)");
+  command->add_option("--src", options->src, "source text to translate");
+  command->add_option("--ref", options->ref, "reference translations");
+  command->add_option("--hyp", options->hyp, "existing translations to score (no model needed)");
+  command->add_option("--beam", options->beam, "beam size (default: decoding.beam_size)")->check(CLI::PositiveNumber);
+  command->add_option("--tokenize", options->tokenize, "BLEU tokenizer, as sacreBLEU")
+      ->check(CLI::IsMember({"13a", "none"}));
+  command->add_flag("--lowercase", options->lowercase, "case-insensitive BLEU, as sacreBLEU -lc");
+  command->add_flag("--json", options->json, "print one JSON object");
+  command->add_option("--device", options->device, "cpu | cuda");
+  command->callback([options, &globals] { run_evaluate(*options, globals); });
+}
+
+}  // namespace nmt

@@ -1,0 +1,47 @@
+#include <chrono>
+#include <iostream>
+
+#include <torch/torch.h>
+
+#include "cli/commands.hpp"
+#include "runtime/environment.hpp"
+
+namespace nmt {
+namespace {
+// Multiplies 512x512 float matrices for about a second and reports the rate.
+double gemm_gflops() {
+  torch::NoGradGuard no_grad;
+  const int64_t n = 512;
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  torch::mm_out(c, a, b);  // warm-up
+  int64_t runs = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double seconds = 0;
+  while (seconds < 1.0) {
+    torch::mm_out(c, a, b);
+    ++runs;
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return 2.0 * n * n * n * runs / seconds / 1e9;
+}
+}  // namespace
+
+void setup_info(CLI::App& app, GlobalOptions& globals) {
+  auto* command = app.add_subcommand("info", "versions, BLAS and its core, threads, CUDA, and a GEMM speed probe");
+  command->callback([&globals] {
+    configure_threads(globals.threads);
+    const BlasInfo blas = detect_blas();
+    std::cout << "nmt:            " << NMT_VERSION << "\n"
+              << "torch:          " << TORCH_VERSION << "\n"
+              << "threads:        " << torch::get_num_threads() << "\n"
+              << "BLAS:           " << blas.library << (blas.core.empty() ? "" : " core " + blas.core) << "\n"
+              << "BLAS config:    " << blas.config << "\n"
+              << "CPU best core:  " << preferred_openblas_core() << "\n"
+              << "OMP_WAIT_POLICY " << (std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "(unset)")
+              << "\n"
+              << "CUDA:           " << (torch::cuda::is_available() ? "available" : "not available") << "\n";
+    std::cout << "GEMM 512^3:     " << gemm_gflops() << " GFLOP/s\n";
+  });
+}
+
+}  // namespace nmt

@@ -1,0 +1,306 @@
+#include "config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <variant>
+
+#include "config/config_error.hpp"
+
+namespace nmt {
+namespace {
+
+using FieldTarget = std::variant<int64_t*, double*, bool*, std::string*>;
+
+struct Field {
+  std::string path;
+  FieldTarget target;
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  std::vector<std::string> choices;
+};
+
+// The single list of every config key: reading, overriding, validation and dumping all use it.
+std::vector<Field> fields_of(Config& c) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  auto& d = c.data;
+  auto& m = c.model;
+  auto& t = c.training;
+  auto& g = c.decoding;
+  return {
+      {"data.train.src", &d.train.src},
+      {"data.train.tgt", &d.train.tgt},
+      {"data.valid.src", &d.valid.src},
+      {"data.valid.tgt", &d.valid.tgt},
+      {"data.test.src", &d.test.src},
+      {"data.test.tgt", &d.test.tgt},
+      {"data.dir", &d.dir},
+      {"data.tokenizer.type", &d.tokenizer.type, 0, 0, {"whitespace", "word", "sentencepiece"}},
+      {"data.tokenizer.lowercase", &d.tokenizer.lowercase},
+      {"data.tokenizer.vocab_size", &d.tokenizer.vocab_size, 8, 1e7},
+      {"data.tokenizer.model_type", &d.tokenizer.model_type, 0, 0, {"bpe", "unigram"}},
+      {"data.vocab.min_freq", &d.vocab.min_freq, 1, inf},
+      {"data.vocab.max_size", &d.vocab.max_size, 0, inf},
+      {"data.vocab.shared", &d.vocab.shared},
+      {"data.max_len", &d.max_len, 3, 1e6},
+      {"data.drop_long", &d.drop_long},
+      {"model.cell", &m.cell, 0, 0, {"rnn", "gru", "lstm"}},
+      {"model.emb_size", &m.emb_size, 1, 1e6},
+      {"model.enc_hidden", &m.enc_hidden, 1, 1e6},
+      {"model.enc_layers", &m.enc_layers, 1, 64},
+      {"model.bidirectional", &m.bidirectional},
+      {"model.dec_hidden", &m.dec_hidden, 1, 1e6},
+      {"model.dec_layers", &m.dec_layers, 1, 64},
+      {"model.bridge", &m.bridge, 0, 0, {"none", "tanh", "copy"}},
+      {"model.attention", &m.attention, 0, 0, {"none", "dot", "general", "mlp"}},
+      {"model.input_feeding", &m.input_feeding},
+      {"model.tie_embeddings", &m.tie_embeddings},
+      {"model.dropout", &m.dropout, 0, 0.99},
+      {"training.dir", &t.dir},
+      {"training.device", &t.device, 0, 0, {"auto", "cpu", "cuda"}},
+      {"training.batch_size", &t.batch_size, 1, 1e6},
+      {"training.batch_tokens", &t.batch_tokens, 0, 1e9},
+      {"training.max_steps", &t.max_steps, 0, 1e12},
+      {"training.max_epochs", &t.max_epochs, 0, 1e9},
+      {"training.seed", &t.seed, 0, 1e18},
+      {"training.optimizer", &t.optimizer, 0, 0, {"adam", "adamw", "sgd"}},
+      {"training.lr", &t.lr, 0, 100},
+      {"training.beta1", &t.beta1, 0, 1},
+      {"training.beta2", &t.beta2, 0, 1},
+      {"training.weight_decay", &t.weight_decay, 0, 10},
+      {"training.momentum", &t.momentum, 0, 1},
+      {"training.clip_norm", &t.clip_norm, 0, inf},
+      {"training.label_smoothing", &t.label_smoothing, 0, 0.99},
+      {"training.teacher_forcing", &t.teacher_forcing, 0, 1},
+      {"training.teacher_forcing_decay_steps", &t.teacher_forcing_decay_steps, 0, 1e12},
+      {"training.teacher_forcing_min", &t.teacher_forcing_min, 0, 1},
+      {"training.lr_schedule", &t.lr_schedule, 0, 0, {"constant", "plateau", "inverse_sqrt"}},
+      {"training.lr_decay", &t.lr_decay, 0, 1},
+      {"training.lr_patience", &t.lr_patience, 0, 1e9},
+      {"training.warmup_steps", &t.warmup_steps, 0, 1e12},
+      {"training.min_lr", &t.min_lr, 0, 100},
+      {"training.valid_every", &t.valid_every, 1, 1e12},
+      {"training.log_every", &t.log_every, 1, 1e12},
+      {"training.valid_bleu", &t.valid_bleu, 0, 1},
+      {"training.early_stopping_metric", &t.early_stopping_metric, 0, 0, {"loss", "ppl", "bleu", "chrf"}},
+      {"training.patience", &t.patience, 0, 1e9},
+      {"training.keep_last", &t.keep_last, 1, 1e6},
+      {"training.keep_best", &t.keep_best, 0, 1e6},
+      {"decoding.batch_size", &g.batch_size, 1, 1e6},
+      {"decoding.beam_size", &g.beam_size, 1, 1000},
+      {"decoding.length_penalty", &g.length_penalty, 0, 10},
+      {"decoding.max_len_a", &g.max_len_a, 0, 100},
+      {"decoding.max_len_b", &g.max_len_b, 0, 1e6},
+  };
+}
+
+std::string where(const std::string& source, const YAML::Mark& mark) {
+  if (mark.line < 0) return source;
+  return source + ":" + std::to_string(mark.line + 1);
+}
+
+[[noreturn]] void fail(const std::string& source, const YAML::Node& node, const std::string& key,
+                       const std::string& what) {
+  throw ConfigError(where(source, node.Mark()) + ": key '" + key + "': " + what);
+}
+
+void read_field(const Field& field, const YAML::Node& node, const std::string& source) {
+  if (!node.IsScalar()) fail(source, node, field.path, "expected a single value, not a list or mapping");
+  const std::string text = node.Scalar();
+  std::visit(
+      [&](auto* target) {
+        using T = std::remove_pointer_t<decltype(target)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          *target = text;
+        } else {
+          T value{};
+          try {
+            value = node.as<T>();
+          } catch (const YAML::Exception&) {
+            const char* type = std::is_same_v<T, bool> ? "a boolean (true/false)"
+                               : std::is_same_v<T, int64_t> ? "an integer"
+                                                            : "a number";
+            fail(source, node, field.path, "expected " + std::string(type) + ", got '" + text + "'");
+          }
+          if constexpr (!std::is_same_v<T, bool>) {
+            if (!(static_cast<double>(value) >= field.min && static_cast<double>(value) <= field.max)) {
+              std::ostringstream range;
+              range << "value " << text << " is out of range [" << field.min << ", " << field.max << "]";
+              fail(source, node, field.path, range.str());
+            }
+          }
+          *target = value;
+        }
+      },
+      field.target);
+  if (!field.choices.empty()) {
+    const auto& value = *std::get<std::string*>(field.target);
+    bool known = false;
+    std::string list;
+    for (const auto& choice : field.choices) {
+      known |= choice == value;
+      list += (list.empty() ? "" : " | ") + choice;
+    }
+    if (!known) fail(source, node, field.path, "'" + value + "' is not one of " + list);
+  }
+}
+
+// Every leaf key in the document must be a known field.
+void check_unknown_keys(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& known,
+                        const std::set<std::string>& sections, const std::string& source) {
+  if (!node.IsMap()) {
+    if (!prefix.empty() && !known.count(prefix))
+      fail(source, node, prefix, sections.count(prefix) ? "expected a mapping" : "unknown key");
+    return;
+  }
+  if (!prefix.empty() && known.count(prefix)) fail(source, node, prefix, "expected a single value, not a mapping");
+  for (const auto& entry : node) {
+    const std::string key = prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
+    if (!known.count(key) && !sections.count(key)) fail(source, entry.first, key, "unknown key");
+    check_unknown_keys(entry.second, key, known, sections, source);
+  }
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::stringstream stream(path);
+  for (std::string part; std::getline(stream, part, '.');) parts.push_back(part);
+  return parts;
+}
+
+YAML::Node lookup(const YAML::Node& root, const std::string& path) {
+  YAML::Node node;
+  node.reset(root);  // reset() rebinds; operator= would overwrite the document (and lose line marks)
+  for (const auto& part : split_path(path)) {
+    if (!node.IsMap() || !node[part]) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node child = node[part];
+    node.reset(child);
+  }
+  return node;
+}
+
+void apply_override(YAML::Node& root, const std::string& assignment, const std::set<std::string>& known) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set '" + assignment + "': expected key.path=value");
+  const std::string key = assignment.substr(0, eq);
+  if (!known.count(key)) throw ConfigError("--set '" + assignment + "': unknown key '" + key + "'");
+  // Walk with non-const operator[] so missing sections are created in place.
+  std::vector<YAML::Node> chain{root};
+  const auto parts = split_path(key);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (!next.IsDefined() || next.IsNull()) {
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[parts[i]];
+    }
+    chain.push_back(next);
+  }
+  chain.back()[parts.back()] = assignment.substr(eq + 1);
+}
+
+void validate_combinations(const Config& c) {
+  const auto& m = c.model;
+  const int64_t enc_out = m.enc_hidden * (m.bidirectional ? 2 : 1);
+  if (m.attention == "dot" && enc_out != m.dec_hidden)
+    throw ConfigError(c.source_path + ": key 'model.attention': dot attention needs dec_hidden (" +
+                      std::to_string(m.dec_hidden) + ") equal to the encoder output size (" +
+                      std::to_string(enc_out) + ")");
+  if (m.bridge == "copy" && enc_out != m.dec_hidden)
+    throw ConfigError(c.source_path + ": key 'model.bridge': copy needs dec_hidden (" +
+                      std::to_string(m.dec_hidden) + ") equal to the encoder output size (" +
+                      std::to_string(enc_out) + ")");
+  if (m.tie_embeddings && m.emb_size != m.dec_hidden)
+    throw ConfigError(c.source_path + ": key 'model.tie_embeddings': needs emb_size (" +
+                      std::to_string(m.emb_size) + ") equal to dec_hidden (" + std::to_string(m.dec_hidden) + ")");
+  if (m.input_feeding && m.attention == "none")
+    throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    const std::vector<std::string>& overrides) {
+  Config config;
+  config.source_path = source_name;
+  auto fields = fields_of(config);
+  std::set<std::string> known, sections;
+  for (const auto& field : fields) {
+    known.insert(field.path);
+    auto parts = split_path(field.path);
+    std::string prefix;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) sections.insert(prefix += (i ? "." : "") + parts[i]);
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(where(source_name, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) throw ConfigError(source_name + ": the config must be a YAML mapping of sections");
+  for (const auto& assignment : overrides) apply_override(root, assignment, known);
+  check_unknown_keys(root, "", known, sections, source_name);
+  for (const auto& field : fields) {
+    const YAML::Node node = lookup(root, field.path);
+    if (node.IsDefined() && !node.IsNull()) read_field(field, node, source_name);
+  }
+  validate_combinations(config);
+  return config;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, overrides);
+}
+
+namespace {
+// Shortest decimal text that reads back as the same double (0.2, not 0.20000000000000001).
+std::string shortest_repr(double value) {
+  for (int precision = 6; precision < 17; ++precision) {
+    std::ostringstream text;
+    text.precision(precision);
+    text << value;
+    if (std::stod(text.str()) == value) return text.str();
+  }
+  std::ostringstream text;
+  text.precision(17);
+  text << value;
+  return text.str();
+}
+
+std::string emit(const Config& config, const std::string& only_section) {
+  Config copy = config;
+  YAML::Node root(YAML::NodeType::Map);
+  for (const auto& field : fields_of(copy)) {
+    auto parts = split_path(field.path);
+    if (!only_section.empty() && parts.front() != only_section) continue;
+    std::vector<YAML::Node> chain{root};
+    for (size_t i = 0; i + 1 < parts.size(); ++i) chain.push_back(chain.back()[parts[i]]);
+    std::visit(
+        [&](auto* target) {
+          if constexpr (std::is_same_v<std::remove_pointer_t<decltype(target)>, double>)
+            chain.back()[parts.back()] = shortest_repr(*target);
+          else
+            chain.back()[parts.back()] = *target;
+        },
+        field.target);
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+}  // namespace
+
+std::string dump_config(const Config& config) { return emit(config, ""); }
+std::string dump_section(const Config& config, const std::string& section) { return emit(config, section); }
+
+}  // namespace nmt

@@ -1,0 +1,110 @@
+// Typed configuration: one struct per YAML section, with defaults.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nmt {
+
+struct ParallelPaths {
+  std::string src;
+  std::string tgt;
+};
+
+struct TokenizerConfig {
+  std::string type = "word";  // whitespace | word | sentencepiece
+  bool lowercase = false;
+  int64_t vocab_size = 8000;  // sentencepiece only
+  std::string model_type = "bpe";  // sentencepiece: bpe | unigram
+};
+
+struct VocabConfig {
+  int64_t min_freq = 1;
+  int64_t max_size = 0;  // 0 = unlimited
+  bool shared = false;
+};
+
+struct DataConfig {
+  ParallelPaths train, valid, test;
+  std::string dir = "data-bin";
+  TokenizerConfig tokenizer;
+  VocabConfig vocab;
+  int64_t max_len = 100;
+  bool drop_long = false;  // drop over-long training pairs instead of truncating
+};
+
+struct ModelConfig {
+  std::string cell = "gru";  // rnn | gru | lstm
+  int64_t emb_size = 256;
+  int64_t enc_hidden = 256;  // per direction
+  int64_t enc_layers = 1;
+  bool bidirectional = true;
+  int64_t dec_hidden = 512;
+  int64_t dec_layers = 1;
+  std::string bridge = "tanh";  // none | tanh | copy
+  std::string attention = "general";  // none | dot | general | mlp
+  bool input_feeding = false;
+  bool tie_embeddings = false;
+  double dropout = 0.2;
+};
+
+struct TrainingConfig {
+  std::string dir = "model";
+  std::string device = "auto";  // auto | cpu | cuda
+  int64_t batch_size = 64;
+  int64_t batch_tokens = 0;  // 0 = batches by sentence count only
+  int64_t max_steps = 0;  // 0 = unlimited
+  int64_t max_epochs = 10;
+  int64_t seed = 1;
+  std::string optimizer = "adam";  // adam | adamw | sgd
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double weight_decay = 0.0;
+  double momentum = 0.0;
+  double clip_norm = 1.0;  // 0 = no clipping
+  double label_smoothing = 0.0;
+  double teacher_forcing = 1.0;
+  int64_t teacher_forcing_decay_steps = 0;  // linear decay to teacher_forcing_min
+  double teacher_forcing_min = 1.0;
+  std::string lr_schedule = "constant";  // constant | plateau | inverse_sqrt
+  double lr_decay = 0.5;
+  int64_t lr_patience = 2;
+  int64_t warmup_steps = 0;
+  double min_lr = 1e-6;
+  int64_t valid_every = 500;
+  int64_t log_every = 50;
+  int64_t valid_bleu = 1;  // 1 = greedy-decode validation for BLEU/chrF
+  std::string early_stopping_metric = "loss";  // loss | ppl | bleu | chrf
+  int64_t patience = 0;  // 0 = no early stopping
+  int64_t keep_last = 3;
+  int64_t keep_best = 1;
+};
+
+struct DecodingConfig {
+  int64_t batch_size = 64;
+  int64_t beam_size = 1;
+  double length_penalty = 0.6;  // GNMT alpha
+  double max_len_a = 2.0;
+  int64_t max_len_b = 10;
+};
+
+struct Config {
+  DataConfig data;
+  ModelConfig model;
+  TrainingConfig training;
+  DecodingConfig decoding;
+  std::string source_path;  // file it was read from, for messages
+};
+
+// Reads a YAML config, applies `key.path=value` overrides, validates everything.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// Same from YAML text (tests, model directories).
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    const std::vector<std::string>& overrides = {});
+// The fully resolved config, defaults included, as YAML.
+std::string dump_config(const Config& config);
+// YAML of one section, used to fingerprint preprocessed data.
+std::string dump_section(const Config& config, const std::string& section);
+
+}  // namespace nmt

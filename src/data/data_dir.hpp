@@ -1,0 +1,29 @@
+// File names inside a preprocessed data directory (and copied into model directories).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "data/corpus.hpp"
+#include "data/vocab.hpp"
+#include "text/tokenizer.hpp"
+
+namespace nmt {
+
+constexpr int kDataFormatVersion = 1;
+
+inline std::string vocab_path(const std::string& dir, const std::string& side) { return dir + "/vocab." + side + ".tsv"; }
+inline std::string spm_path(const std::string& dir, const std::string& side) { return dir + "/spm." + side + ".model"; }
+inline std::string split_path(const std::string& dir, const std::string& split, const std::string& side) {
+  return dir + "/" + split + "." + side + ".bin";
+}
+inline std::string reference_path(const std::string& dir, const std::string& split) {
+  return dir + "/" + split + ".ref.txt";
+}
+
+Vocabs load_vocabs(const std::string& dir);
+ParallelCorpus load_split(const std::string& dir, const std::string& split);
+// The tokenizer of one side ("src" or "tgt"), with its SentencePiece model from `dir` if used.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const TokenizerConfig& config, const std::string& side);
+
+}  // namespace nmt

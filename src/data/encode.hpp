@@ -1,0 +1,16 @@
+// Turning tokens into the id sequences the model sees, with the max_len rules.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/vocab.hpp"
+
+namespace nmt {
+
+// Source: ids of tokens[:max_len].
+std::vector<int32_t> encode_source(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len);
+// Target: SOS + ids of tokens[:max_len-2] + EOS.
+std::vector<int32_t> encode_target(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len);
+
+}  // namespace nmt

@@ -1,0 +1,45 @@
+#include "eval/perplexity.hpp"
+
+#include <cmath>
+#include <numeric>
+
+#include "data/vocab.hpp"
+
+namespace nmt {
+
+double LossTotal::perplexity() const { return std::exp(std::min(mean(), 100.0)); }
+
+torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& tgt_out, double label_smoothing) {
+  namespace F = torch::nn::functional;
+  return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), tgt_out.t().reshape({-1}),
+                          F::CrossEntropyFuncOptions()
+                              .ignore_index(kPad)
+                              .reduction(torch::kSum)
+                              .label_smoothing(label_smoothing));
+}
+
+LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batch_size, const torch::Device& device) {
+  torch::InferenceMode inference;
+  const bool was_training = model->is_training();
+  model->eval();
+  std::vector<int64_t> order(corpus.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return corpus.src.length(a) > corpus.src.length(b); });
+  LossTotal total;
+  torch::Tensor sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+  for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(order.size(), begin + static_cast<size_t>(batch_size));
+    const Batch batch = collate(corpus.src, &corpus.tgt,
+                                {order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                 order.begin() + static_cast<std::ptrdiff_t>(end)})
+                            .to(device);
+    sum += token_loss_sum(model->forward(batch), batch.tgt_out).to(torch::kDouble);
+    total.tokens += batch.target_tokens;
+  }
+  total.sum = sum.item<double>();
+  if (was_training) model->train();
+  return total;
+}
+
+}  // namespace nmt

@@ -1,0 +1,40 @@
+#include "model/attention.hpp"
+
+namespace nmt {
+
+AttentionImpl::AttentionImpl(const std::string& kind, int64_t query_size, int64_t memory_size) : kind_(kind) {
+  if (kind == "general") {
+    query_projection_ = register_module(
+        "query_projection", torch::nn::Linear(torch::nn::LinearOptions(query_size, memory_size).bias(false)));
+  } else if (kind == "mlp") {
+    query_projection_ = register_module("query_projection", torch::nn::Linear(query_size, query_size));
+    key_projection_ = register_module(
+        "key_projection", torch::nn::Linear(torch::nn::LinearOptions(memory_size, query_size).bias(false)));
+    score_ = register_module("score", torch::nn::Linear(torch::nn::LinearOptions(query_size, 1).bias(false)));
+  } else if (kind != "dot") {
+    throw std::invalid_argument("unknown attention type '" + kind + "'");
+  }
+}
+
+torch::Tensor AttentionImpl::prepare_keys(const torch::Tensor& memory) {
+  return kind_ == "mlp" ? key_projection_(memory) : memory;
+}
+
+std::tuple<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tensor& query,
+                                                                const torch::Tensor& memory,
+                                                                const torch::Tensor& keys,
+                                                                const torch::Tensor& mask) {
+  torch::Tensor scores;
+  if (kind_ == "mlp") {
+    // (B, T, 1, A) + (B, 1, S, A) -> (B, T, S)
+    scores = score_(torch::tanh(query_projection_(query).unsqueeze(2) + keys.unsqueeze(1))).squeeze(-1);
+  } else {
+    const auto projected = kind_ == "general" ? query_projection_(query) : query;
+    scores = torch::bmm(projected, keys.transpose(1, 2));
+  }
+  scores = scores.masked_fill(mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
+  const auto weights = torch::softmax(scores, -1);
+  return {torch::bmm(weights, memory), weights};
+}
+
+}  // namespace nmt

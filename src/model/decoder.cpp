@@ -1,0 +1,66 @@
+#include "model/decoder.hpp"
+
+#include "data/vocab.hpp"
+
+namespace nmt {
+
+DecoderState DecoderState::select(const torch::Tensor& index) const {
+  auto pick = [&](const torch::Tensor& x, int64_t dim) { return x.defined() ? x.index_select(dim, index) : x; };
+  return {RnnState{pick(rnn.h, 1), pick(rnn.c, 1)}, pick(input_feed, 0), pick(memory, 0), pick(keys, 0),
+          pick(mask, 0)};
+}
+
+DecoderImpl::DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t memory_size) : config_(config) {
+  embedding_ = register_module(
+      "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab_size, config.emb_size).padding_idx(kPad)));
+  dropout_ = register_module("dropout", torch::nn::Dropout(config.dropout));
+  const int64_t rnn_input = config.emb_size + (config.input_feeding ? config.dec_hidden : 0);
+  rnn_ = register_module("rnn", Recurrent(RecurrentOptions{config.cell, rnn_input, config.dec_hidden,
+                                                           config.dec_layers, false, config.dropout}));
+  if (config.attention != "none") {
+    attention_ = register_module("attention", Attention(config.attention, config.dec_hidden, memory_size));
+    combine_ = register_module("combine", torch::nn::Linear(config.dec_hidden + memory_size, config.dec_hidden));
+  }
+  if (config.tie_embeddings)
+    output_bias_ = register_parameter("output_bias", torch::zeros({vocab_size}));
+  else
+    output_ = register_module("output", torch::nn::Linear(config.dec_hidden, vocab_size));
+}
+
+DecoderState DecoderImpl::start(const EncoderOutput& encoded, const RnnState& initial) {
+  DecoderState state{initial, {}, encoded.memory, {}, encoded.mask};
+  if (attention_) state.keys = attention_->prepare_keys(encoded.memory);
+  if (config_.input_feeding)
+    state.input_feed = torch::zeros({encoded.memory.size(0), config_.dec_hidden}, encoded.memory.options());
+  return state;
+}
+
+DecoderOutput DecoderImpl::run(DecoderState& state, const torch::Tensor& tokens) {
+  auto input = dropout_(embedding_(tokens));  // (T, B, E)
+  if (config_.input_feeding) input = torch::cat({input, state.input_feed.unsqueeze(0)}, -1);
+  auto [rnn_out, next_rnn] = rnn_->forward(input, state.rnn);
+  state.rnn = next_rnn;
+  auto hidden = rnn_out.transpose(0, 1);  // (B, T, H)
+  torch::Tensor weights;
+  if (attention_) {
+    auto [context, attention_weights] = attention_->forward(hidden, state.memory, state.keys, state.mask);
+    hidden = torch::tanh(combine_(torch::cat({hidden, context}, -1)));
+    weights = attention_weights;
+  }
+  if (config_.input_feeding) state.input_feed = hidden.select(1, hidden.size(1) - 1);
+  const auto dropped = dropout_(hidden);
+  auto logits = output_ ? output_(dropped) : torch::nn::functional::linear(dropped, embedding_->weight, output_bias_);
+  return {logits, weights};
+}
+
+DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previous_tokens) {
+  auto out = run(state, previous_tokens.unsqueeze(0));
+  return {out.logits.squeeze(1), out.attention.defined() ? out.attention.squeeze(1) : out.attention};
+}
+
+DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in) {
+  TORCH_CHECK(!config_.input_feeding, "the whole-sequence decoder pass needs input feeding off; use step()");
+  return run(state, tgt_in);
+}
+
+}  // namespace nmt

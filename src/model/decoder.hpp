@@ -1,0 +1,50 @@
+// Recurrent decoder with optional attention and input feeding. step() advances one token and
+// is the only per-token path: greedy search, beam search and scheduled sampling all use it.
+#pragma once
+#include <torch/torch.h>
+
+#include "config/config.hpp"
+#include "model/attention.hpp"
+#include "model/encoder.hpp"
+#include "model/recurrent.hpp"
+
+namespace nmt {
+
+struct DecoderState {
+  RnnState rnn;
+  torch::Tensor input_feed;  // (B, H): last attentional vector, fed back with input feeding
+  torch::Tensor memory;      // (B, S, M)
+  torch::Tensor keys;        // attention keys prepared from memory
+  torch::Tensor mask;        // (B, S)
+  // Keeps (and reorders) the sentences at `index`: beam search and shrinking finished batches.
+  DecoderState select(const torch::Tensor& index) const;
+};
+
+struct DecoderOutput {
+  torch::Tensor logits;     // (B, T, V), or (B, V) from step()
+  torch::Tensor attention;  // (B, T, S), or (B, S) from step(); undefined without attention
+};
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t memory_size);
+  DecoderState start(const EncoderOutput& encoded, const RnnState& initial);
+  DecoderOutput step(DecoderState& state, const torch::Tensor& previous_tokens);  // (B) int64
+  // Teacher-forced pass over tgt_in (T, B) in one recurrent call; needs input_feeding off.
+  DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in);
+  bool input_feeding() const { return config_.input_feeding; }
+
+ private:
+  DecoderOutput run(DecoderState& state, const torch::Tensor& tokens);  // tokens (T, B)
+  ModelConfig config_;
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  Recurrent rnn_{nullptr};
+  Attention attention_{nullptr};
+  torch::nn::Linear combine_{nullptr};
+  torch::nn::Linear output_{nullptr};
+  torch::Tensor output_bias_;  // with tied embeddings the output weight is the embedding matrix
+};
+TORCH_MODULE(Decoder);
+
+}  // namespace nmt

@@ -1,0 +1,31 @@
+// Embedding + (bi)directional recurrent stack over packed source sentences.
+#pragma once
+#include <torch/torch.h>
+
+#include "config/config.hpp"
+#include "model/recurrent.hpp"
+
+namespace nmt {
+
+struct EncoderOutput {
+  torch::Tensor memory;  // (B, S, enc_out): outputs at every source position, zeros on padding
+  torch::Tensor mask;    // (B, S) bool, true on real tokens
+  RnnState final;        // (layers * directions, B, H)
+};
+
+class EncoderImpl : public torch::nn::Module {
+ public:
+  EncoderImpl(const ModelConfig& config, int64_t vocab_size);
+  // src: (S, B) int64, lengths: CPU int64 (B), sorted descending.
+  EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths);
+  int64_t output_size() const { return output_size_; }
+
+ private:
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  Recurrent rnn_{nullptr};
+  int64_t output_size_;
+};
+TORCH_MODULE(Encoder);
+
+}  // namespace nmt

@@ -1,0 +1,40 @@
+// One wrapper over torch::nn::RNN / GRU / LSTM, so callers never care which cell runs.
+#pragma once
+#include <torch/torch.h>
+
+namespace nmt {
+
+// Hidden state of a recurrent stack: h, plus c for LSTM (undefined otherwise).
+struct RnnState {
+  torch::Tensor h, c;  // (layers * directions, batch, hidden)
+  bool defined() const { return h.defined(); }
+  RnnState index_select(int64_t dim, const torch::Tensor& index) const {
+    return {h.index_select(dim, index), c.defined() ? c.index_select(dim, index) : c};
+  }
+};
+
+struct RecurrentOptions {
+  std::string cell = "gru";
+  int64_t input_size = 0, hidden_size = 0, layers = 1;
+  bool bidirectional = false;
+  double dropout = 0.0;  // between layers
+};
+
+class RecurrentImpl : public torch::nn::Module {
+ public:
+  explicit RecurrentImpl(const RecurrentOptions& options);
+  // Time-major input (T, B, I); an undefined state means zeros.
+  std::tuple<torch::Tensor, RnnState> forward(const torch::Tensor& input, const RnnState& state = {});
+  std::tuple<torch::nn::utils::rnn::PackedSequence, RnnState> forward_packed(
+      const torch::nn::utils::rnn::PackedSequence& input);
+  const RecurrentOptions& options() const { return options_; }
+
+ private:
+  RecurrentOptions options_;
+  torch::nn::RNN rnn_{nullptr};
+  torch::nn::GRU gru_{nullptr};
+  torch::nn::LSTM lstm_{nullptr};
+};
+TORCH_MODULE(Recurrent);
+
+}  // namespace nmt

@@ -1,0 +1,91 @@
+#include "runtime/environment.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include <torch/torch.h>
+
+namespace nmt {
+namespace {
+
+template <typename Fn>
+Fn find_symbol(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
+}
+
+bool is_generic_core(const std::string& core) {
+  return core == "Prescott" || core == "Core2" || core == "Nehalem" || core == "Penryn" || core == "Dunnington" ||
+         core == "Atom" || core == "Katmai" || core == "Coppermine" || core == "Northwood" || core == "Banias" ||
+         core == "generic";
+}
+
+}  // namespace
+
+std::string preferred_openblas_core() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return "SkylakeX";
+  if (__builtin_cpu_supports("avx2")) return "Haswell";
+  return "";
+}
+
+BlasInfo detect_blas() {
+  BlasInfo info;
+  auto corename = find_symbol<char* (*)()>("openblas_get_corename");
+  if (!corename) {
+    info.library = "unknown (not OpenBLAS: reference BLAS is ~100x slower, run scripts/install-deps.sh)";
+    return info;
+  }
+  info.library = "OpenBLAS";
+  info.core = corename();
+  if (auto config = find_symbol<char* (*)()>("openblas_get_config")) info.config = config();
+  if (auto threads = find_symbol<int (*)()>("openblas_get_num_threads")) info.threads = threads();
+  return info;
+}
+
+void tune_process_environment(char** argv) {
+  if (std::getenv("NMT_REEXECUTED")) {
+    unsetenv("NMT_REEXECUTED");  // so that processes we start get tuned themselves
+    return;
+  }
+  if (std::getenv("NMT_NO_BLAS_FIX")) return;
+  bool changed = false;
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    // GOMP's spin-wait between many small ops costs more than a second core gives.
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    changed = true;
+  }
+  const BlasInfo blas = detect_blas();
+  const std::string preferred = preferred_openblas_core();
+  if (blas.library == "OpenBLAS" && !std::getenv("OPENBLAS_CORETYPE") && is_generic_core(blas.core) &&
+      !preferred.empty()) {
+    setenv("OPENBLAS_CORETYPE", preferred.c_str(), 1);
+    setenv("NMT_BLAS_FIXED_FROM", blas.core.c_str(), 1);
+    changed = true;
+  }
+  if (!changed) return;
+  setenv("NMT_REEXECUTED", "1", 1);
+  execv("/proc/self/exe", argv);
+  // execv only returns on failure: carry on with the environment as it was.
+}
+
+int configure_threads(int requested) {
+  const int threads = requested > 0 ? requested : 1;
+  torch::set_num_threads(threads);
+  return threads;
+}
+
+std::string startup_line() {
+  const BlasInfo blas = detect_blas();
+  std::string line = std::string("nmt ") + NMT_VERSION + ", torch " + TORCH_VERSION + ", threads " +
+                     std::to_string(torch::get_num_threads()) + ", BLAS " + blas.library;
+  if (!blas.core.empty()) line += " core " + blas.core + " (" + std::to_string(blas.threads) + " threads)";
+  if (const char* from = std::getenv("NMT_BLAS_FIXED_FROM"))
+    line += std::string(", BLAS core fixed from ") + from + " via OPENBLAS_CORETYPE (NMT_NO_BLAS_FIX=1 disables)";
+  if (const char* wait = std::getenv("OMP_WAIT_POLICY")) line += std::string(", OMP_WAIT_POLICY=") + wait;
+  return line;
+}
+
+}  // namespace nmt

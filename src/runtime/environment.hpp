@@ -1,0 +1,26 @@
+// Process-level speed settings: BLAS kernel, OpenMP wait policy, thread count.
+#pragma once
+#include <string>
+
+namespace nmt {
+
+// Called first thing in main. OpenBLAS and GOMP read their variables only when they load, so
+// when OpenBLAS runs a generic kernel on an AVX2/AVX-512 CPU, or OMP_WAIT_POLICY is unset,
+// the process re-executes itself once with the right values. NMT_NO_BLAS_FIX=1 turns this off.
+void tune_process_environment(char** argv);
+
+struct BlasInfo {
+  std::string library;  // "OpenBLAS", or "unknown" when it exports nothing we recognise
+  std::string core;     // OpenBLAS core name, e.g. "Haswell"
+  std::string config;
+  int threads = 0;
+};
+BlasInfo detect_blas();
+// The CPU's best OpenBLAS core for its vector units, or "" when it has neither AVX2 nor AVX-512.
+std::string preferred_openblas_core();
+
+// Fastest measured default (see docs/PERFORMANCE.md) when `requested` is 0.
+int configure_threads(int requested);
+std::string startup_line();
+
+}  // namespace nmt

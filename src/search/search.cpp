@@ -1,0 +1,171 @@
+#include "search/search.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "data/vocab.hpp"
+
+namespace nmt {
+namespace {
+
+int64_t max_output_length(int64_t src_len, const SearchOptions& options) {
+  return std::max<int64_t>(1, static_cast<int64_t>(options.max_len_a * src_len) + options.max_len_b);
+}
+
+std::vector<float> row_of(const torch::Tensor& attention, int64_t row) {
+  const auto values = attention[row].contiguous();
+  return std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+}
+
+}  // namespace
+
+double gnmt_length_penalty(size_t length, double alpha) {
+  return std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
+}
+
+std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, DecoderState state,
+                                                   const std::vector<int64_t>& src_len, const SearchOptions& options) {
+  const auto batch_size = static_cast<int64_t>(src_len.size());
+  std::vector<Hypothesis> hypotheses(static_cast<size_t>(batch_size));
+  std::vector<int64_t> active(static_cast<size_t>(batch_size));  // batch rows still decoding
+  for (int64_t i = 0; i < batch_size; ++i) active[static_cast<size_t>(i)] = i;
+  auto previous = torch::full({batch_size}, kSos, torch::TensorOptions().dtype(torch::kInt64).device(state.mask.device()));
+  for (int64_t t = 0; !active.empty(); ++t) {
+    const auto out = step(state, previous);
+    const auto [best_logp, best_token] = torch::log_softmax(out.logits.to(torch::kFloat), -1).max(-1);
+    const auto logp_host = best_logp.cpu(), token_host = best_token.cpu();
+    const auto logp_cpu = logp_host.accessor<float, 1>();
+    const auto token_cpu = token_host.accessor<int64_t, 1>();
+    const auto attention_cpu = options.keep_attention && out.attention.defined() ? out.attention.cpu() : torch::Tensor();
+    std::vector<int64_t> keep_rows, still_active;
+    for (size_t row = 0; row < active.size(); ++row) {
+      auto& hypothesis = hypotheses[static_cast<size_t>(active[row])];
+      const auto token = static_cast<int32_t>(token_cpu[static_cast<int64_t>(row)]);
+      hypothesis.score += logp_cpu[static_cast<int64_t>(row)];
+      if (attention_cpu.defined()) hypothesis.attention.push_back(row_of(attention_cpu, static_cast<int64_t>(row)));
+      const bool ended = token == kEos;
+      if (!ended) hypothesis.tokens.push_back(token);
+      if (ended || t + 1 >= max_output_length(src_len[static_cast<size_t>(active[row])], options)) continue;
+      keep_rows.push_back(static_cast<int64_t>(row));
+      still_active.push_back(active[row]);
+    }
+    if (still_active.size() != active.size() && !still_active.empty()) {
+      // Finished sentences leave the batch, so later steps only pay for live ones.
+      const auto index = torch::tensor(keep_rows, torch::kInt64).to(best_token.device());
+      state = state.select(index);
+      previous = best_token.index_select(0, index);
+    } else {
+      previous = best_token;
+    }
+    active.swap(still_active);
+  }
+  std::vector<std::vector<Hypothesis>> results;
+  for (auto& hypothesis : hypotheses) {
+    hypothesis.normalized = hypothesis.score / gnmt_length_penalty(hypothesis.tokens.size() + 1, options.length_penalty);
+    results.push_back({std::move(hypothesis)});
+  }
+  return results;
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, DecoderState state,
+                                                 const std::vector<int64_t>& src_len, const SearchOptions& options) {
+  const int64_t beam = options.beam_size;
+  const auto batch_size = static_cast<int64_t>(src_len.size());
+  const auto device = state.mask.device();
+  const auto long_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  state = state.select(torch::arange(batch_size, long_options).repeat_interleave(beam));
+  // Each live beam: its tokens so far, score and attention rows. Row b*beam+k of the state.
+  struct Beam {
+    std::vector<int32_t> tokens;
+    double score = 0;
+    std::vector<std::vector<float>> attention;
+  };
+  std::vector<std::vector<Beam>> beams(static_cast<size_t>(batch_size), std::vector<Beam>(1));
+  std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(batch_size));
+  std::vector<bool> done(static_cast<size_t>(batch_size), false);
+  auto previous = torch::full({batch_size * beam}, kSos, long_options);
+  const size_t wanted = static_cast<size_t>(std::max(options.nbest, beam));
+  for (int64_t t = 0;; ++t) {
+    const auto out = step(state, previous);
+    const auto logp = torch::log_softmax(out.logits.to(torch::kFloat), -1);  // (B*beam, V)
+    const int64_t vocab = logp.size(1);
+    const auto top = logp.topk(std::min<int64_t>(2 * beam, vocab), -1);  // per row
+    const auto top_logp_cpu = std::get<0>(top).cpu(), top_token_cpu = std::get<1>(top).cpu();
+    const auto top_logp = top_logp_cpu.accessor<float, 2>();
+    const auto top_token = top_token_cpu.accessor<int64_t, 2>();
+    const auto attention_cpu = options.keep_attention && out.attention.defined() ? out.attention.cpu() : torch::Tensor();
+    std::vector<int64_t> next_rows(static_cast<size_t>(batch_size * beam), 0);
+    std::vector<int64_t> next_tokens(static_cast<size_t>(batch_size * beam), kPad);
+    bool any_live = false;
+    for (int64_t b = 0; b < batch_size; ++b) {
+      auto& sentence_beams = beams[static_cast<size_t>(b)];
+      if (done[static_cast<size_t>(b)]) continue;
+      struct Candidate {
+        double score;
+        int64_t beam_index;
+        int32_t token;
+      };
+      std::vector<Candidate> candidates;
+      for (size_t k = 0; k < sentence_beams.size(); ++k) {
+        const int64_t row = b * beam + static_cast<int64_t>(k);
+        for (int64_t j = 0; j < top_logp.size(1); ++j)
+          candidates.push_back({sentence_beams[k].score + top_logp[row][j], static_cast<int64_t>(k),
+                                static_cast<int32_t>(top_token[row][j])});
+      }
+      std::stable_sort(candidates.begin(), candidates.end(),
+                       [](const Candidate& a, const Candidate& c) { return a.score > c.score; });
+      const bool last_step = t + 1 >= max_output_length(src_len[static_cast<size_t>(b)], options);
+      std::vector<Beam> next;
+      for (const auto& candidate : candidates) {
+        if (static_cast<int64_t>(next.size()) >= beam) break;
+        const Beam& parent = sentence_beams[static_cast<size_t>(candidate.beam_index)];
+        Beam child{parent.tokens, candidate.score, parent.attention};
+        if (attention_cpu.defined()) child.attention.push_back(row_of(attention_cpu, b * beam + candidate.beam_index));
+        if (candidate.token == kEos || last_step) {
+          if (candidate.token != kEos) child.tokens.push_back(candidate.token);
+          const double normalized =
+              child.score / gnmt_length_penalty(child.tokens.size() + 1, options.length_penalty);
+          finished[static_cast<size_t>(b)].push_back(
+              {std::move(child.tokens), child.score, normalized, std::move(child.attention)});
+          continue;
+        }
+        child.tokens.push_back(candidate.token);
+        next_rows[static_cast<size_t>(b * beam) + next.size()] = b * beam + candidate.beam_index;
+        next_tokens[static_cast<size_t>(b * beam) + next.size()] = candidate.token;
+        next.push_back(std::move(child));
+      }
+      // A sentence is done when enough hypotheses ended, or no live beam can still win.
+      auto& ended = finished[static_cast<size_t>(b)];
+      double best_finished = -INFINITY;
+      for (const auto& h : ended) best_finished = std::max(best_finished, h.normalized);
+      const bool cannot_improve =
+          !next.empty() && ended.size() >= wanted &&
+          next.front().score / gnmt_length_penalty(static_cast<size_t>(max_output_length(src_len[static_cast<size_t>(b)], options)) + 1,
+                                                   options.length_penalty) < best_finished;
+      if (next.empty() || last_step || ended.size() >= wanted || cannot_improve) {
+        done[static_cast<size_t>(b)] = true;
+        for (size_t k = next.size(); k-- > 0;) next_rows[static_cast<size_t>(b * beam) + k] = b * beam;
+        next.clear();
+      } else {
+        any_live = true;
+        for (size_t k = next.size(); k < static_cast<size_t>(beam); ++k)
+          next_rows[static_cast<size_t>(b * beam) + k] = b * beam;  // padding rows, never read back
+      }
+      sentence_beams = std::move(next);
+    }
+    if (!any_live) break;
+    state = state.select(torch::tensor(next_rows, long_options));
+    previous = torch::tensor(next_tokens, long_options);
+  }
+  std::vector<std::vector<Hypothesis>> results(static_cast<size_t>(batch_size));
+  for (int64_t b = 0; b < batch_size; ++b) {
+    auto& ended = finished[static_cast<size_t>(b)];
+    std::stable_sort(ended.begin(), ended.end(),
+                     [](const Hypothesis& a, const Hypothesis& c) { return a.normalized > c.normalized; });
+    ended.resize(std::min(ended.size(), static_cast<size_t>(std::max<int64_t>(1, options.nbest))));
+    results[static_cast<size_t>(b)] = std::move(ended);
+  }
+  return results;
+}
+
+}  // namespace nmt

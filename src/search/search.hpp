@@ -1,0 +1,38 @@
+// Greedy and beam search over the decoder's one-token step().
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <vector>
+
+#include "model/decoder.hpp"
+
+namespace nmt {
+
+struct Hypothesis {
+  std::vector<int32_t> tokens;  // without SOS and EOS
+  double score = 0;             // sum of log-probabilities (EOS included)
+  double normalized = 0;        // score / GNMT length penalty (beam search ranking)
+  std::vector<std::vector<float>> attention;  // [target position][source position]
+};
+
+struct SearchOptions {
+  int64_t beam_size = 1;
+  int64_t nbest = 1;
+  double length_penalty = 0.6;  // GNMT alpha
+  double max_len_a = 2.0;
+  int64_t max_len_b = 10;
+  bool keep_attention = false;
+};
+
+using StepFunction = std::function<DecoderOutput(DecoderState&, const torch::Tensor&)>;
+
+// `src_len` gives each sentence's source length (for max_len_a * len + b).
+// Returns, per sentence, its best hypotheses (one for greedy, nbest for beam).
+std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, DecoderState state,
+                                                   const std::vector<int64_t>& src_len, const SearchOptions& options);
+std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, DecoderState state,
+                                                 const std::vector<int64_t>& src_len, const SearchOptions& options);
+double gnmt_length_penalty(size_t length, double alpha);
+
+}  // namespace nmt

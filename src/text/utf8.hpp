@@ -1,0 +1,18 @@
+// UTF-8 validation and code point iteration.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nmt {
+
+// Returns the byte offset of the first invalid sequence, or npos when `text` is valid UTF-8.
+size_t find_invalid_utf8(std::string_view text);
+std::u32string utf8_to_u32(std::string_view text);  // expects valid UTF-8
+void append_utf8(std::string& out, char32_t code_point);
+// Whitespace as Python's str.split() sees it (includes U+00A0 and U+3000).
+bool is_python_space(char32_t c);
+// Splits on Python whitespace, like str.split() with no argument.
+std::vector<std::string> python_split(std::string_view text);
+
+}  // namespace nmt

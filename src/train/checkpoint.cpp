@@ -1,0 +1,126 @@
+#include "train/checkpoint.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+
+#include "runtime/files.hpp"
+
+namespace fs = std::filesystem;
+
+namespace nmt {
+namespace {
+
+torch::Tensor cpu_rng_state() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+}  // namespace
+
+void restore_cpu_rng_state(const torch::Tensor& state) {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
+namespace {
+
+torch::serialize::InputArchive open_archive(const std::string& path) {
+  if (!fs::exists(path)) throw std::runtime_error("checkpoint not found: '" + path + "'");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint '" + path + "' is corrupt or truncated: " + e.what_without_backtrace());
+  }
+  return archive;
+}
+
+nlohmann::json meta_of(torch::serialize::InputArchive& archive, const std::string& path) {
+  c10::IValue meta;
+  if (!archive.try_read("meta", meta) || !meta.isString())
+    throw std::runtime_error("'" + path + "' is not an nmt checkpoint (no metadata)");
+  return nlohmann::json::parse(meta.toStringRef());
+}
+
+void check_compatible(const nlohmann::json& found, const nlohmann::json& expected, const std::string& path) {
+  std::string differences;
+  for (const char* key : {"task", "model_config", "src_vocab_hash", "tgt_vocab_hash"}) {
+    if (expected.contains(key) && found.value(key, nlohmann::json()) != expected[key])
+      differences += std::string(differences.empty() ? "" : ", ") + key;
+  }
+  if (!differences.empty())
+    throw std::runtime_error("checkpoint '" + path + "' does not match this model: " + differences +
+                             " differ (checkpoint model config:\n" + found.value("model_config", "?") + ")");
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                     const nlohmann::json& meta) {
+  write_file_atomically(path, [&](const std::string& tmp) {
+    torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+    model->save(model_archive);
+    archive.write("model", model_archive);
+    if (optimizer) {
+      optimizer->save(optimizer_archive);
+      archive.write("optimizer", optimizer_archive);
+    }
+    archive.write("meta", c10::IValue(meta.dump()));
+    archive.write("rng", cpu_rng_state());
+    try {
+      archive.save_to(tmp);
+    } catch (const c10::Error& e) {
+      throw std::runtime_error(std::string("cannot write checkpoint (disk full?): ") + e.what_without_backtrace());
+    }
+  });
+}
+
+nlohmann::json read_checkpoint_meta(const std::string& path) {
+  auto archive = open_archive(path);
+  return meta_of(archive, path);
+}
+
+CheckpointContent load_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                                  const nlohmann::json& expected_meta) {
+  auto archive = open_archive(path);
+  CheckpointContent content;
+  content.meta = meta_of(archive, path);
+  check_compatible(content.meta, expected_meta, path);
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model->load(model_archive);
+    if (optimizer) {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+    archive.read("rng", content.rng_state);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint '" + path + "' is corrupt or incompatible: " + e.what_without_backtrace());
+  }
+  return content;
+}
+
+std::string checkpoint_dir(const std::string& model_dir) { return model_dir + "/checkpoints"; }
+
+std::string checkpoint_file(const std::string& model_dir, int64_t step) {
+  return checkpoint_dir(model_dir) + "/ckpt-" + std::to_string(step) + ".pt";
+}
+
+std::optional<std::string> read_pointer(const std::string& model_dir, const std::string& pointer) {
+  const std::string path = model_dir + "/" + pointer;
+  if (!fs::exists(path)) return std::nullopt;
+  std::string name = read_text_file(path);
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+  return checkpoint_dir(model_dir) + "/" + name;
+}
+
+void write_pointer(const std::string& model_dir, const std::string& pointer, const std::string& checkpoint_path) {
+  write_text_atomically(model_dir + "/" + pointer, fs::path(checkpoint_path).filename().string() + "\n");
+}
+
+}  // namespace nmt

@@ -1,0 +1,36 @@
+// Checkpoint files: model, optimizer, training metadata and RNG state, written atomically.
+#pragma once
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "model/seq2seq.hpp"
+
+namespace nmt {
+
+struct CheckpointContent {
+  nlohmann::json meta;  // step, epoch, position, lr, best metric, model config, vocab hashes...
+  torch::Tensor rng_state;
+};
+
+// Writes to a temporary file, fsyncs and renames: a crash leaves the previous file intact.
+void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                     const nlohmann::json& meta);
+// Loads parameters (and optimizer state when given). Refuses a checkpoint whose model config or
+// vocabularies differ from `expected_meta`'s, naming what differs. Corrupt files give a clear error.
+CheckpointContent load_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                                  const nlohmann::json& expected_meta);
+void restore_cpu_rng_state(const torch::Tensor& state);
+// Only the metadata (no model needed).
+nlohmann::json read_checkpoint_meta(const std::string& path);
+
+// Model directory layout.
+std::string checkpoint_dir(const std::string& model_dir);
+std::string checkpoint_file(const std::string& model_dir, int64_t step);
+// `pointer` is "latest" or "best": a text file holding a checkpoint file name.
+std::optional<std::string> read_pointer(const std::string& model_dir, const std::string& pointer);
+void write_pointer(const std::string& model_dir, const std::string& pointer, const std::string& checkpoint_path);
+
+}  // namespace nmt

@@ -1,0 +1,57 @@
+#include "train/optimizer.hpp"
+
+#include <cmath>
+
+namespace nmt {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainingConfig& config,
+                                                        const std::vector<torch::Tensor>& parameters) {
+  if (config.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(
+        parameters, torch::optim::AdamOptions(config.lr).betas({config.beta1, config.beta2}).weight_decay(config.weight_decay));
+  if (config.optimizer == "adamw")
+    return std::make_unique<torch::optim::AdamW>(
+        parameters, torch::optim::AdamWOptions(config.lr).betas({config.beta1, config.beta2}).weight_decay(config.weight_decay));
+  return std::make_unique<torch::optim::SGD>(
+      parameters, torch::optim::SGDOptions(config.lr).momentum(config.momentum).weight_decay(config.weight_decay));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+double LrSchedule::lr_at(int64_t step) const {
+  if (config_.lr_schedule == "inverse_sqrt") {
+    const double warmup = static_cast<double>(std::max<int64_t>(1, config_.warmup_steps));
+    const double s = static_cast<double>(std::max<int64_t>(1, step));
+    return config_.lr * std::min(s / warmup, std::sqrt(warmup / s));
+  }
+  double lr = config_.lr_schedule == "plateau" ? plateau_lr_ : config_.lr;
+  if (config_.warmup_steps > 0 && step < config_.warmup_steps)
+    lr *= static_cast<double>(step) / static_cast<double>(config_.warmup_steps);
+  return lr;
+}
+
+bool LrSchedule::on_validation(double metric) {
+  if (metric < best_) {
+    best_ = metric;
+    bad_validations_ = 0;
+    return false;
+  }
+  if (config_.lr_schedule != "plateau" || ++bad_validations_ <= config_.lr_patience) return false;
+  bad_validations_ = 0;
+  plateau_lr_ = std::max(config_.min_lr, plateau_lr_ * config_.lr_decay);
+  return true;
+}
+
+nlohmann::json LrSchedule::state() const {
+  return {{"plateau_lr", plateau_lr_}, {"best", best_}, {"bad_validations", bad_validations_}};
+}
+
+void LrSchedule::restore(const nlohmann::json& state) {
+  plateau_lr_ = state.at("plateau_lr").get<double>();
+  best_ = state.at("best").is_null() ? std::numeric_limits<double>::infinity() : state.at("best").get<double>();
+  bad_validations_ = state.at("bad_validations").get<int64_t>();
+}
+
+}  // namespace nmt

@@ -1,0 +1,387 @@
+#include "train/trainer.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "data/bucket_sampler.hpp"
+#include "data/data_dir.hpp"
+#include "eval/perplexity.hpp"
+#include "eval/sacrebleu.hpp"
+#include "model/model_dir.hpp"
+#include "runtime/files.hpp"
+#include "runtime/signals.hpp"
+#include "search/decode_corpus.hpp"
+#include "train/checkpoint.hpp"
+#include "text/line_reader.hpp"
+#include "train/optimizer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace nmt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+torch::Device pick_device(const std::string& requested) {
+  if (requested == "cuda" && !torch::cuda::is_available())
+    throw std::runtime_error("training.device is 'cuda' but no CUDA device is available (this LibTorch build: " +
+                             std::string(torch::cuda::is_available() ? "CUDA" : "CPU-only") + ")");
+  return (requested != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+std::string format_duration(double seconds) {
+  const auto total = static_cast<int64_t>(seconds);
+  char text[32];
+  std::snprintf(text, sizeof(text), "%lld:%02lld:%02lld", static_cast<long long>(total / 3600),
+                static_cast<long long>(total / 60 % 60), static_cast<long long>(total % 60));
+  return text;
+}
+
+// Everything about where training stands; saved in every checkpoint.
+struct Progress {
+  int64_t step = 0, epoch = 0, position = 0;  // position: batches of `epoch` already done
+  double best_metric = std::numeric_limits<double>::infinity();  // lower is better
+  int64_t bad_validations = 0;
+  std::vector<std::pair<double, int64_t>> best_checkpoints;  // (metric, step), best first
+};
+
+class Trainer {
+ public:
+  Trainer(const Config& config, const TrainOptions& options);
+  int run();
+
+ private:
+  void prepare_directory();
+  void restore(const std::string& path);
+  double teacher_forcing_at(int64_t step) const;
+  void train_step(const Batch& batch);
+  void log_progress(int64_t total_steps);
+  void validate_and_checkpoint();
+  void checkpoint(std::optional<double> metric);
+  void prune_checkpoints();
+  void write_metrics(const nlohmann::json& record);
+  nlohmann::json meta() const;
+
+  Config config_;
+  TrainOptions options_;
+  std::string dir_;
+  torch::Device device_;
+  Vocabs vocabs_;
+  ParallelCorpus train_, valid_;
+  std::vector<std::string> valid_references_;
+  std::unique_ptr<Tokenizer> tgt_tokenizer_;
+  Seq2Seq model_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  LrSchedule schedule_;
+  Progress progress_;
+  double lr_ = 0;
+  std::ofstream metrics_;
+  // Loss accumulates on the device between log lines: no per-step host sync.
+  torch::Tensor window_loss_;
+  int64_t window_tokens_ = 0, window_steps_ = 0;
+  Clock::time_point window_start_, run_start_;
+};
+
+Trainer::Trainer(const Config& config, const TrainOptions& options)
+    : config_(config),
+      options_(options),
+      dir_(config.training.dir),
+      device_(pick_device(config.training.device)),
+      schedule_(config.training),
+      lr_(config.training.lr) {}
+
+void Trainer::prepare_directory() {
+  const std::string data_dir = config_.data.dir;
+  if (!fs::exists(data_dir + "/manifest.json"))
+    throw std::runtime_error("data.dir '" + data_dir + "' has no manifest.json: run 'nmt preprocess' first");
+  const bool non_empty = fs::exists(dir_) && !fs::is_empty(dir_);
+  if (non_empty && !options_.resume) {
+    if (!options_.overwrite)
+      throw std::runtime_error("training.dir '" + dir_ + "' is not empty: pass --resume to continue or --overwrite to start over");
+    fs::remove_all(dir_);
+  }
+  fs::create_directories(checkpoint_dir(dir_));
+  if (options_.resume) {
+    // Vocabularies stay those of the original run; a changed data.dir is detected by hash below.
+    const auto previous = load_config(dir_ + "/config.yaml");
+    if (dump_section(previous, "model") != dump_section(config_, "model"))
+      throw std::runtime_error("cannot resume: the model config differs from the one in '" + dir_ +
+                               "/config.yaml':\nwas:\n" + dump_section(previous, "model") + "now:\n" +
+                               dump_section(config_, "model"));
+    for (const char* side : {"src", "tgt"})
+      if (read_text_file(vocab_path(dir_, side)) != read_text_file(vocab_path(data_dir, side)))
+        throw std::runtime_error(std::string("cannot resume: the ") + side + " vocabulary in '" + data_dir +
+                                 "' differs from the one this model was trained with");
+    if (dump_config(previous) != dump_config(config_)) spdlog::info("resuming with changed settings (model and vocabularies unchanged)");
+  } else {
+    for (const char* side : {"src", "tgt"}) {
+      fs::copy_file(vocab_path(data_dir, side), vocab_path(dir_, side), fs::copy_options::overwrite_existing);
+      if (config_.data.tokenizer.type == "sentencepiece")
+        fs::copy_file(spm_path(data_dir, side), spm_path(dir_, side), fs::copy_options::overwrite_existing);
+    }
+  }
+  write_text_atomically(dir_ + "/config.yaml", dump_config(config_));
+}
+
+nlohmann::json Trainer::meta() const {
+  auto meta = model_identity(config_, dir_);
+  meta["step"] = progress_.step;
+  meta["epoch"] = progress_.epoch;
+  meta["position"] = progress_.position;
+  meta["lr"] = lr_;
+  meta["optimizer"] = config_.training.optimizer;
+  meta["best_metric"] = progress_.best_metric;
+  meta["bad_validations"] = progress_.bad_validations;
+  meta["best_checkpoints"] = progress_.best_checkpoints;
+  meta["schedule"] = schedule_.state();
+  meta["threads"] = torch::get_num_threads();
+  return meta;
+}
+
+void Trainer::restore(const std::string& path) {
+  const auto content = load_checkpoint(path, model_, optimizer_.get(), model_identity(config_, dir_));
+  const auto& meta = content.meta;
+  progress_.step = meta.at("step");
+  progress_.epoch = meta.at("epoch");
+  progress_.position = meta.at("position");
+  progress_.best_metric = meta.at("best_metric").is_null() ? std::numeric_limits<double>::infinity()
+                                                           : meta.at("best_metric").get<double>();
+  progress_.bad_validations = meta.at("bad_validations");
+  progress_.best_checkpoints = meta.at("best_checkpoints").get<std::vector<std::pair<double, int64_t>>>();
+  schedule_.restore(meta.at("schedule"));
+  lr_ = meta.at("lr");
+  restore_cpu_rng_state(content.rng_state);
+  if (meta.value("threads", 0) != torch::get_num_threads())
+    spdlog::warn("checkpoint was written with {} threads, now {}: losses may differ in the last bits",
+                 meta.value("threads", 0), torch::get_num_threads());
+  spdlog::info("resumed from '{}' at step {}, epoch {}, batch {}", path, progress_.step, progress_.epoch + 1,
+               progress_.position);
+}
+
+double Trainer::teacher_forcing_at(int64_t step) const {
+  const auto& t = config_.training;
+  if (t.teacher_forcing_decay_steps <= 0) return t.teacher_forcing;
+  const double fraction = std::min(1.0, static_cast<double>(step) / static_cast<double>(t.teacher_forcing_decay_steps));
+  return t.teacher_forcing + fraction * (t.teacher_forcing_min - t.teacher_forcing);
+}
+
+void Trainer::train_step(const Batch& host_batch) {
+  const Batch batch = host_batch.to(device_);
+  for (auto& parameter : model_->parameters()) parameter.mutable_grad() = torch::Tensor();  // freed, not zero-filled
+  const auto logits = model_->forward(batch, teacher_forcing_at(progress_.step));
+  const auto loss_sum = token_loss_sum(logits, batch.tgt_out, config_.training.label_smoothing);
+  (loss_sum / static_cast<double>(batch.target_tokens)).backward();
+  if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.training.clip_norm);
+  lr_ = schedule_.lr_at(progress_.step + 1);
+  set_learning_rate(*optimizer_, lr_);
+  optimizer_->step();
+  window_loss_ = window_loss_.defined() ? window_loss_ + loss_sum.detach() : loss_sum.detach().clone();
+  window_tokens_ += batch.target_tokens;
+  ++window_steps_;
+  ++progress_.step;
+}
+
+void Trainer::write_metrics(const nlohmann::json& record) {
+  metrics_ << record.dump() << '\n';
+  metrics_.flush();
+}
+
+void Trainer::log_progress(int64_t total_steps) {
+  const double loss = window_loss_.item<double>() / static_cast<double>(std::max<int64_t>(1, window_tokens_));
+  const auto now = Clock::now();
+  const double seconds = std::chrono::duration<double>(now - window_start_).count();
+  const double elapsed = std::chrono::duration<double>(now - run_start_).count();
+  const double tokens_per_second = window_tokens_ / std::max(seconds, 1e-9);
+  const double seconds_per_step = seconds / static_cast<double>(std::max<int64_t>(1, window_steps_));
+  const double eta = total_steps > 0 ? seconds_per_step * static_cast<double>(total_steps - progress_.step) : 0;
+  spdlog::info("epoch {} step {}{} | loss {:.4f} ppl {:.2f} | lr {:.3g} | {:.0f} tok/s | elapsed {} eta {}",
+               progress_.epoch + 1, progress_.step, total_steps > 0 ? "/" + std::to_string(total_steps) : "", loss,
+               std::exp(std::min(loss, 100.0)), lr_, tokens_per_second, format_duration(elapsed),
+               total_steps > 0 ? format_duration(eta) : "?");
+  write_metrics({{"type", "train"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}, {"loss", loss},
+                 {"ppl", std::exp(std::min(loss, 100.0))}, {"lr", lr_}, {"tokens_per_sec", tokens_per_second},
+                 {"elapsed", elapsed}});
+  window_loss_ = torch::Tensor();
+  window_tokens_ = window_steps_ = 0;
+  window_start_ = Clock::now();
+}
+
+void Trainer::validate_and_checkpoint() {
+  const auto start = Clock::now();
+  const LossTotal loss = corpus_loss(model_, valid_, config_.decoding.batch_size, device_);
+  nlohmann::json record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1},
+                           {"loss", loss.mean()}, {"ppl", loss.perplexity()}};
+  if (config_.training.valid_bleu) {
+    SearchOptions search;
+    search.max_len_a = config_.decoding.max_len_a;
+    search.max_len_b = config_.decoding.max_len_b;
+    const auto hypotheses = decode_sequences(model_, valid_.src, search, config_.decoding.batch_size, device_);
+    std::vector<std::string> outputs;
+    for (const auto& best : hypotheses) {
+      std::vector<std::string> tokens;
+      for (int32_t id : best.front().tokens) tokens.push_back(vocabs_.tgt.token(id));
+      outputs.push_back(tgt_tokenizer_->detokenize(tokens));
+    }
+    record["bleu"] = corpus_bleu(outputs, valid_references_).score;
+    record["chrf"] = corpus_chrf(outputs, valid_references_);
+  }
+  record["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::string metric_name = config_.training.early_stopping_metric;
+  if (!record.contains(metric_name))
+    throw std::runtime_error("training.early_stopping_metric is '" + metric_name + "' but training.valid_bleu is 0");
+  const double value = record[metric_name].get<double>();
+  const double lower_is_better = (metric_name == "bleu" || metric_name == "chrf") ? -value : value;
+  const bool improved = lower_is_better < progress_.best_metric;
+  if (improved) {
+    progress_.best_metric = lower_is_better;
+    progress_.bad_validations = 0;
+  } else {
+    ++progress_.bad_validations;
+  }
+  if (schedule_.on_validation(lower_is_better)) spdlog::info("validation plateau: learning rate decayed");
+  record["best"] = improved;
+  write_metrics(record);
+  spdlog::info("validation step {} | loss {:.4f} ppl {:.2f}{}{}", progress_.step, loss.mean(), loss.perplexity(),
+               record.contains("bleu") ? fmt::format(" | BLEU {:.2f} chrF {:.2f}", record["bleu"].get<double>(),
+                                                     record["chrf"].get<double>())
+                                       : "",
+               improved ? " | new best" : "");
+  checkpoint(lower_is_better);
+}
+
+void Trainer::checkpoint(std::optional<double> metric) {
+  const std::string path = checkpoint_file(dir_, progress_.step);
+  if (metric) {
+    progress_.best_checkpoints.emplace_back(*metric, progress_.step);
+    std::stable_sort(progress_.best_checkpoints.begin(), progress_.best_checkpoints.end());
+    if (static_cast<int64_t>(progress_.best_checkpoints.size()) > std::max<int64_t>(1, config_.training.keep_best))
+      progress_.best_checkpoints.pop_back();
+  }
+  save_checkpoint(path, model_, optimizer_.get(), meta());
+  write_pointer(dir_, "latest", path);
+  if (!progress_.best_checkpoints.empty() && progress_.best_checkpoints.front().second == progress_.step)
+    write_pointer(dir_, "best", path);
+  prune_checkpoints();
+}
+
+void Trainer::prune_checkpoints() {
+  std::vector<int64_t> steps;
+  for (const auto& entry : fs::directory_iterator(checkpoint_dir(dir_))) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".pt")
+      steps.push_back(std::stoll(name.substr(5, name.size() - 8)));
+  }
+  std::sort(steps.rbegin(), steps.rend());
+  for (size_t i = static_cast<size_t>(config_.training.keep_last); i < steps.size(); ++i) {
+    const bool is_best = std::any_of(progress_.best_checkpoints.begin(), progress_.best_checkpoints.end(),
+                                     [&](const auto& best) { return best.second == steps[i]; });
+    if (!is_best || config_.training.keep_best == 0) fs::remove(checkpoint_file(dir_, steps[i]));
+  }
+}
+
+// Mirrors the console into training.dir/train.log for as long as the trainer runs.
+class LogFileMirror {
+ public:
+  explicit LogFileMirror(const std::string& path)
+      : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(path)) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~LogFileMirror() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> sink_;
+};
+
+int Trainer::run() {
+  prepare_directory();
+  LogFileMirror log_mirror(dir_ + "/train.log");
+  metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);
+
+  vocabs_ = load_vocabs(dir_);
+  train_ = load_split(config_.data.dir, "train");
+  valid_ = load_split(config_.data.dir, "valid");
+  tgt_tokenizer_ = load_tokenizer(dir_, config_.data.tokenizer, "tgt");
+  LineReader references(reference_path(config_.data.dir, "valid"));
+  for (std::string line; references.next(line);) valid_references_.push_back(line);
+
+  torch::manual_seed(static_cast<uint64_t>(config_.training.seed));
+  model_ = build_model(config_.model, vocabs_);
+  model_->to(device_);
+  optimizer_ = make_optimizer(config_.training, model_->parameters());
+  if (options_.resume) {
+    std::string path = options_.resume_from;
+    if (path.empty()) {
+      const auto latest = read_pointer(dir_, "latest");
+      if (!latest) throw std::runtime_error("--resume: '" + dir_ + "' has no 'latest' checkpoint");
+      path = *latest;
+    }
+    restore(path);
+  }
+  spdlog::info("model: {} parameters, {} {}-layer encoder{}, attention {}, device {}", count_parameters(*model_),
+               config_.model.cell, config_.model.enc_layers, config_.model.bidirectional ? " (bidirectional)" : "",
+               config_.model.attention, device_.str());
+
+  BucketOptions bucket_options;
+  bucket_options.batch_size = config_.training.batch_size;
+  bucket_options.batch_tokens = config_.training.batch_tokens;
+  bucket_options.seed = static_cast<uint64_t>(config_.training.seed);
+  const auto sampler = BucketSampler::for_corpus(train_, bucket_options);
+  const auto& t = config_.training;
+  install_stop_handlers();
+  model_->train();
+  run_start_ = window_start_ = Clock::now();
+  int64_t total_steps = t.max_steps;
+  bool finished = false;
+  while (!finished && (t.max_epochs == 0 || progress_.epoch < t.max_epochs)) {
+    const auto batches = sampler.epoch_batches(progress_.epoch);
+    if (total_steps == 0 && t.max_epochs > 0) total_steps = static_cast<int64_t>(batches.size()) * t.max_epochs;
+    if (progress_.position == 0)
+      spdlog::info("epoch {}: {} batches, padding {:.1f}%", progress_.epoch + 1, batches.size(),
+                   100 * sampler.padding_fraction(batches));
+    while (progress_.position < static_cast<int64_t>(batches.size())) {
+      if (t.max_steps > 0 && progress_.step >= t.max_steps) {
+        finished = true;
+        break;
+      }
+      train_step(collate(train_.src, &train_.tgt, batches[static_cast<size_t>(progress_.position)]));
+      ++progress_.position;
+      if (progress_.step % t.log_every == 0) log_progress(total_steps);
+      if (progress_.step % t.valid_every == 0) {
+        validate_and_checkpoint();
+        if (t.patience > 0 && progress_.bad_validations >= t.patience) {
+          spdlog::info("early stopping: no improvement in {} validations", t.patience);
+          return 0;
+        }
+      }
+      if (const int signal = stop_signal()) {
+        checkpoint(std::nullopt);
+        spdlog::warn("stopped by signal {} at step {}; checkpoint written, resume with --resume", signal,
+                     progress_.step);
+        return 128 + signal;
+      }
+    }
+    if (!finished) {
+      ++progress_.epoch;
+      progress_.position = 0;
+    }
+  }
+  if (progress_.step % t.valid_every != 0) validate_and_checkpoint();
+  spdlog::info("training finished at step {} in {}", progress_.step,
+               format_duration(std::chrono::duration<double>(Clock::now() - run_start_).count()));
+  return 0;
+}
+
+}  // namespace
+
+int train(const Config& config, const TrainOptions& options) { return Trainer(config, options).run(); }
+
+}  // namespace nmt

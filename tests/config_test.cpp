@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "config/config_error.hpp"
+
+using namespace nmt;
+
+namespace {
+std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_config(yaml, "c.yaml", overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, DefaultsWhenEmpty) {
+  const Config c = parse_config("", "c.yaml");
+  EXPECT_EQ(c.model.cell, "gru");
+  EXPECT_EQ(c.data.max_len, 100);
+  EXPECT_EQ(c.training.batch_size, 64);
+  EXPECT_DOUBLE_EQ(c.training.lr, 1e-3);
+  EXPECT_EQ(c.data.tokenizer.type, "word");
+}
+
+TEST(Config, ReadsNestedValues) {
+  const Config c = parse_config("data:\n  train: {src: a.de, tgt: a.en}\n  vocab: {min_freq: 2, shared: true}\n"
+                                "model: {cell: lstm, dropout: 0.3}\ntraining: {max_steps: 7}\n",
+                                "c.yaml");
+  EXPECT_EQ(c.data.train.src, "a.de");
+  EXPECT_EQ(c.data.vocab.min_freq, 2);
+  EXPECT_TRUE(c.data.vocab.shared);
+  EXPECT_EQ(c.model.cell, "lstm");
+  EXPECT_DOUBLE_EQ(c.model.dropout, 0.3);
+  EXPECT_EQ(c.training.max_steps, 7);
+}
+
+TEST(Config, UnknownKeyNamesPathAndLine) {
+  const auto message = error_of("model:\n  cell: gru\n  hiden: 3\n");
+  EXPECT_NE(message.find("model.hiden"), std::string::npos) << message;
+  EXPECT_NE(message.find("c.yaml:3"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown key"), std::string::npos) << message;
+}
+
+TEST(Config, UnknownSection) {
+  EXPECT_NE(error_of("modle: {cell: gru}\n").find("'modle'"), std::string::npos);
+}
+
+TEST(Config, WrongTypeNamesKey) {
+  const auto message = error_of("training:\n  batch_size: many\n");
+  EXPECT_NE(message.find("training.batch_size"), std::string::npos) << message;
+  EXPECT_NE(message.find("integer"), std::string::npos) << message;
+  EXPECT_NE(message.find("c.yaml:2"), std::string::npos) << message;
+  EXPECT_NE(error_of("data: {vocab: {shared: maybe}}").find("boolean"), std::string::npos);
+  EXPECT_NE(error_of("model: {cell: [gru]}").find("model.cell"), std::string::npos);
+}
+
+TEST(Config, OutOfRangeAndChoices) {
+  EXPECT_NE(error_of("model: {dropout: 1.5}").find("out of range"), std::string::npos);
+  EXPECT_NE(error_of("training: {batch_size: 0}").find("training.batch_size"), std::string::npos);
+  const auto message = error_of("model: {cell: transformer}");
+  EXPECT_NE(message.find("model.cell"), std::string::npos);
+  EXPECT_NE(message.find("rnn | gru | lstm"), std::string::npos) << message;
+}
+
+TEST(Config, OverridesAreTypeChecked) {
+  const Config c = parse_config("model: {cell: gru}", "c.yaml", {"model.cell=lstm", "training.lr=0.5"});
+  EXPECT_EQ(c.model.cell, "lstm");
+  EXPECT_DOUBLE_EQ(c.training.lr, 0.5);
+  EXPECT_NE(error_of("", {"training.batch_size=x"}).find("training.batch_size"), std::string::npos);
+  EXPECT_NE(error_of("", {"training.nope=1"}).find("unknown key 'training.nope'"), std::string::npos);
+  EXPECT_NE(error_of("", {"novalue"}).find("key.path=value"), std::string::npos);
+}
+
+TEST(Config, IncompatibleCombinationIsRefused) {
+  EXPECT_NE(error_of("model: {attention: dot, enc_hidden: 100, dec_hidden: 512}").find("model.attention"),
+            std::string::npos);
+}
+
+TEST(Config, DumpRoundTrips) {
+  const Config c = parse_config("model: {cell: lstm, dropout: 0.2}\ndata: {train: {src: x}}", "c.yaml");
+  const std::string text = dump_config(c);
+  EXPECT_NE(text.find("dropout: 0.2\n"), std::string::npos) << text;
+  const Config again = parse_config(text, "dump.yaml");
+  EXPECT_EQ(dump_config(again), text);
+  EXPECT_EQ(again.model.cell, "lstm");
+  EXPECT_EQ(again.data.train.src, "x");
+}

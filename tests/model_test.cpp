@@ -1,0 +1,154 @@
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "data/batch.hpp"
+#include "eval/perplexity.hpp"
+#include "model/seq2seq.hpp"
+
+using namespace nmt;
+
+namespace {
+Vocabs tiny_vocabs(int64_t size) {
+  std::unordered_map<std::string, int64_t> counts;
+  for (int64_t i = 0; i < size - 4; ++i) counts["w" + std::to_string(i)] = 1000000 - i;
+  const Vocab vocab = Vocab::build(counts, 1, 0);
+  return {vocab, vocab};
+}
+
+ModelConfig tiny_model(const std::string& cell, const std::string& attention) {
+  ModelConfig config = parse_config("", "t").model;
+  config.cell = cell;
+  config.attention = attention;
+  config.emb_size = 8;
+  config.enc_hidden = 6;
+  config.dec_hidden = 12;
+  config.dropout = 0.0;
+  return config;
+}
+
+// Sentences of different lengths over ids 4..19, targets SOS ... EOS.
+ParallelCorpus tiny_corpus() {
+  ParallelCorpus corpus;
+  corpus.src.push_back({4, 5, 6, 7, 8});
+  corpus.src.push_back({9, 10});
+  corpus.src.push_back({11, 12, 13});
+  corpus.tgt.push_back({kSos, 5, 6, 7, kEos});
+  corpus.tgt.push_back({kSos, 9, 9, 10, 11, 12, kEos});
+  corpus.tgt.push_back({kSos, 13, kEos});
+  return corpus;
+}
+}  // namespace
+
+TEST(Model, BenchGruParameterCountMatchesReference) {
+  // bench-gru from shared/bench/README.md with its Multi30k vocabularies (7,859 de, 5,921 en).
+  ModelConfig config = parse_config("model: {cell: gru, emb_size: 256, enc_hidden: 256, dec_hidden: 512, "
+                                    "attention: general, bridge: tanh, dropout: 0.2}", "t").model;
+  Vocabs vocabs{tiny_vocabs(7859).src, tiny_vocabs(5921).src};
+  auto model = build_model(config, vocabs);
+  EXPECT_EQ(count_parameters(*model), 9586977);
+}
+
+TEST(Model, PackedEncoderEqualsSentenceAlone) {
+  torch::manual_seed(3);
+  for (const std::string cell : {"rnn", "gru", "lstm"}) {
+    ModelConfig config = tiny_model(cell, "general");
+    config.enc_layers = 2;
+    auto model = build_model(config, tiny_vocabs(20));
+    model->eval();
+    const auto corpus = tiny_corpus();
+    const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+    Encoder encoder(config, 20);
+    encoder->eval();
+    const auto together = encoder->forward(batch.src, batch.src_len);
+    for (int64_t column = 0; column < batch.size(); ++column) {
+      const int64_t length = batch.src_len[column].item<int64_t>();
+      const auto alone_src = batch.src.index({torch::indexing::Slice(0, length), torch::indexing::Slice(column, column + 1)});
+      const auto alone = encoder->forward(alone_src, torch::tensor({length}));
+      EXPECT_TRUE(torch::allclose(together.memory[column].slice(0, 0, length), alone.memory[0], 1e-5, 1e-6)) << cell;
+      EXPECT_TRUE(together.memory[column].slice(0, length).abs().sum().item<float>() == 0.0f) << cell;
+      EXPECT_TRUE(torch::allclose(together.final.h.select(1, column), alone.final.h.select(1, 0), 1e-5, 1e-6)) << cell;
+    }
+  }
+}
+
+TEST(Model, EveryCellAndAttentionRunsForwardAndBackward) {
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  for (const std::string cell : {"rnn", "gru", "lstm"}) {
+    for (const std::string attention : {"none", "dot", "general", "mlp"}) {
+      ModelConfig config = tiny_model(cell, attention);
+      if (attention == "dot") config.dec_hidden = 12;  // equals 2 * enc_hidden
+      auto model = build_model(config, tiny_vocabs(20));
+      const auto logits = model->forward(batch);
+      ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, batch.tgt_in.size(0), 20}));
+      token_loss_sum(logits, batch.tgt_out).backward();
+      for (const auto& parameter : model->named_parameters()) {
+        if (parameter.key().find("embedding") != std::string::npos) continue;
+        ASSERT_TRUE(parameter.value().grad().defined()) << cell << "/" << attention << " " << parameter.key();
+      }
+    }
+  }
+}
+
+TEST(Model, WholeSequencePassEqualsLoopedSteps) {
+  torch::manual_seed(5);
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  for (const std::string cell : {"gru", "lstm"}) {
+    auto model = build_model(tiny_model(cell, "mlp"), tiny_vocabs(20));
+    model->eval();
+    const auto fast = model->forward(batch, 1.0);
+    auto state = model->start(batch.src, batch.src_len);
+    std::vector<torch::Tensor> steps;
+    for (int64_t t = 0; t < batch.tgt_in.size(0); ++t) steps.push_back(model->decoder()->step(state, batch.tgt_in[t]).logits);
+    EXPECT_TRUE(torch::allclose(fast, torch::stack(steps, 1), 1e-5, 1e-6)) << cell;
+  }
+}
+
+TEST(Model, TinyModelOverfitsOneBatch) {
+  torch::manual_seed(1);
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  for (const bool input_feeding : {false, true}) {
+    ModelConfig config = tiny_model("lstm", "general");
+    config.input_feeding = input_feeding;
+    config.tie_embeddings = false;
+    auto model = build_model(config, tiny_vocabs(20));
+    torch::optim::Adam adam(model->parameters(), 0.03);
+    double loss = 0;
+    for (int step = 0; step < 150; ++step) {
+      adam.zero_grad();
+      auto sum = token_loss_sum(model->forward(batch), batch.tgt_out);
+      (sum / batch.target_tokens).backward();
+      adam.step();
+      loss = sum.item<double>() / batch.target_tokens;
+    }
+    EXPECT_LT(loss, 0.05) << "input feeding " << input_feeding;
+  }
+}
+
+TEST(Model, ScheduledSamplingFeedsPredictions) {
+  torch::manual_seed(2);
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  auto model = build_model(tiny_model("gru", "general"), tiny_vocabs(20));
+  model->eval();
+  const auto teacher = model->forward(batch, 1.0);
+  const auto sampled = model->forward(batch, 0.0);
+  EXPECT_TRUE(torch::allclose(teacher.select(1, 0), sampled.select(1, 0)));  // first step sees SOS either way
+  EXPECT_FALSE(torch::allclose(teacher, sampled));
+}
+
+TEST(Collate, SortsPadsAndShiftsTargets) {
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {1, 0, 2});
+  EXPECT_EQ(batch.indices, (std::vector<int64_t>{0, 2, 1}));
+  EXPECT_EQ(batch.src_len.device().type(), torch::kCPU);
+  EXPECT_EQ(batch.src_len.dtype(), torch::kInt64);
+  EXPECT_TRUE(torch::equal(batch.src_len, torch::tensor({5, 3, 2})));
+  EXPECT_EQ(batch.src.sizes(), (std::vector<int64_t>{5, 3}));
+  EXPECT_EQ(batch.src[4][1].item<int64_t>(), kPad);
+  EXPECT_EQ(batch.tgt_in[0][0].item<int64_t>(), kSos);
+  EXPECT_EQ(batch.tgt_out[3][0].item<int64_t>(), kEos);
+  EXPECT_EQ(batch.target_tokens, 4 + 6 + 2);
+}

@@ -1,0 +1,178 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "config/config.hpp"
+#include "data/preprocess.hpp"
+#include "model/model_dir.hpp"
+#include "runtime/files.hpp"
+#include "test_util.hpp"
+#include "train/checkpoint.hpp"
+#include "train/trainer.hpp"
+
+using namespace nmt;
+namespace fs = std::filesystem;
+
+namespace {
+// The toy corpus with a tiny model: a few steps take well under a second each.
+Config tiny_training_config(const std::string& dir) {
+  Config config = load_config(test::source_path("configs/toy.yaml"),
+                              {"model.emb_size=16", "model.enc_hidden=16", "model.dec_hidden=24", "model.dropout=0.3",
+                               "training.batch_size=32", "training.max_steps=12", "training.valid_every=6",
+                               "training.log_every=1", "training.valid_bleu=0", "training.early_stopping_metric=loss",
+                               "data.dir=" + dir + "/data", "training.dir=" + dir + "/model"});
+  for (auto* path : {&config.data.train.src, &config.data.train.tgt, &config.data.valid.src, &config.data.valid.tgt,
+                     &config.data.test.src, &config.data.test.tgt})
+    *path = test::source_path(*path);
+  return config;
+}
+
+std::map<int64_t, double> train_losses(const std::string& model_dir) {
+  std::map<int64_t, double> losses;
+  std::ifstream in(model_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["type"] == "train") losses[record["step"]] = record["loss"];
+  }
+  return losses;
+}
+
+std::string resume_error(const Config& config) {
+  try {
+    TrainOptions options;
+    options.resume = true;
+    train(config, options);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Trainer, ResumeIsBitIdentical) {
+  const auto dir = test::scratch_dir("t");
+  Config full = tiny_training_config(dir + "/full");
+  preprocess(full, false);
+  ASSERT_EQ(train(full, {}), 0);
+
+  Config part = tiny_training_config(dir + "/part");
+  preprocess(part, false);
+  part.training.max_steps = 6;
+  ASSERT_EQ(train(part, {}), 0);
+  EXPECT_EQ(read_pointer(part.training.dir, "latest").value(), checkpoint_file(part.training.dir, 6));
+  part.training.max_steps = 12;
+  TrainOptions resume;
+  resume.resume = true;
+  ASSERT_EQ(train(part, resume), 0);
+
+  const auto expected = train_losses(full.training.dir), resumed = train_losses(part.training.dir);
+  ASSERT_EQ(expected.size(), 12u);
+  ASSERT_EQ(resumed.size(), 12u);
+  for (int64_t step = 1; step <= 12; ++step) EXPECT_EQ(expected.at(step), resumed.at(step)) << "step " << step;
+}
+
+TEST(Trainer, RefusesIncompatibleResumeAndDirtyDirectory) {
+  const auto dir = test::scratch_dir("t");
+  Config config = tiny_training_config(dir);
+  config.training.max_steps = 2;
+  preprocess(config, false);
+  ASSERT_EQ(train(config, {}), 0);
+  try {
+    train(config, {});
+    FAIL() << "a fresh run in a non-empty training.dir must be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--overwrite"), std::string::npos);
+  }
+  Config wider = config;
+  wider.model.emb_size = 32;
+  EXPECT_NE(resume_error(wider).find("model config differs"), std::string::npos);
+  Config other_vocab = config;
+  other_vocab.data.vocab.max_size = 50;
+  preprocess(other_vocab, true);
+  EXPECT_NE(resume_error(other_vocab).find("vocabulary"), std::string::npos);
+}
+
+TEST(Checkpoint, AtomicWriteKeepsPreviousFileOnFailure) {
+  const auto dir = test::scratch_dir("c");
+  const std::string path = dir + "/file";
+  write_text_atomically(path, "old content");
+  EXPECT_THROW(write_file_atomically(path,
+                                     [](const std::string& tmp) {
+                                       std::ofstream(tmp) << "half a checkp";
+                                       throw std::runtime_error("injected: no space left on device");
+                                     }),
+               std::runtime_error);
+  EXPECT_EQ(read_text_file(path), "old content");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temporary left
+}
+
+TEST(Checkpoint, FailedSaveLeavesLatestValidAndCorruptFilesAreReported) {
+  const auto dir = test::scratch_dir("c");
+  Config config = tiny_training_config(dir);
+  config.training.max_steps = 2;
+  config.training.valid_every = 2;
+  preprocess(config, false);
+  ASSERT_EQ(train(config, {}), 0);
+  const std::string latest = read_pointer(config.training.dir, "latest").value();
+  LoadedModel loaded = load_model_dir(config.training.dir, "", torch::kCPU);
+  // A save into an unwritable place fails cleanly and does not touch the existing checkpoint.
+  EXPECT_THROW(save_checkpoint(dir + "/no/such/dir/ckpt.pt", loaded.model, nullptr, loaded.meta), std::runtime_error);
+  EXPECT_NO_THROW(load_model_dir(config.training.dir, latest, torch::kCPU));
+  // A truncated checkpoint gives a clear error.
+  const std::string truncated = dir + "/truncated.pt";
+  const std::string bytes = read_text_file(latest);
+  test::write_file(truncated, bytes.substr(0, bytes.size() / 2));
+  try {
+    load_model_dir(config.training.dir, truncated, torch::kCPU);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+  }
+  // A checkpoint from another vocabulary is refused.
+  Vocab::build({{"other", 3}}, 1, 0).save(config.training.dir + "/vocab.tgt.tsv");
+  try {
+    load_model_dir(config.training.dir, latest, torch::kCPU);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("tgt_vocab_hash"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, SigtermWritesResumableCheckpoint) {
+  const auto dir = test::scratch_dir("s");
+  Config config = tiny_training_config(dir);
+  preprocess(config, false);
+  const std::string config_path = dir + "/config.yaml";
+  config.training.max_steps = 100000;
+  config.training.valid_every = 100000;
+  write_text_atomically(config_path, dump_config(config));
+  const pid_t child = fork();
+  if (child == 0) {
+    execl(NMT_BINARY, NMT_BINARY, "train", "--config", config_path.c_str(), "--log-level", "warn",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const std::string metrics = config.training.dir + "/metrics.jsonl";
+  for (int i = 0; i < 600 && (!fs::exists(metrics) || fs::file_size(metrics) == 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_GT(fs::file_size(metrics), 0u);
+  kill(child, SIGTERM);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  const auto latest = read_pointer(config.training.dir, "latest");
+  ASSERT_TRUE(latest.has_value());
+  const int64_t stopped_at = read_checkpoint_meta(*latest)["step"];
+  EXPECT_GT(stopped_at, 0);
+  config.training.max_steps = stopped_at + 3;
+  TrainOptions resume;
+  resume.resume = true;
+  ASSERT_EQ(train(config, resume), 0);
+  EXPECT_EQ(read_checkpoint_meta(read_pointer(config.training.dir, "latest").value())["step"], stopped_at + 3);
+}
