@@ -73,6 +73,9 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
   report["chrf"] = corpus_chrf(hypotheses, references);
   report["signature"] = bleu_signature(score_options);
   report["sentences"] = hypotheses.size();
+  size_t exact = 0;
+  for (size_t i = 0; i < hypotheses.size(); ++i) exact += hypotheses[i] == references[i];
+  report["exact_match"] = hypotheses.empty() ? 0.0 : 100.0 * static_cast<double>(exact) / hypotheses.size();
   report["counts"] = bleu.counts;
   report["totals"] = bleu.totals;
   report["precisions"] = bleu.precisions;
@@ -87,8 +90,8 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
               bleu.precisions[0], bleu.precisions[1], bleu.precisions[2], bleu.precisions[3], bleu.brevity_penalty,
               bleu.ref_len ? static_cast<double>(bleu.sys_len) / bleu.ref_len : 0.0,
               static_cast<long long>(bleu.sys_len), static_cast<long long>(bleu.ref_len));
-  std::printf("chrF2 = %.2f\nsignature: %s\nsentences: %zu\n", report["chrf"].get<double>(),
-              report["signature"].get<std::string>().c_str(), hypotheses.size());
+  std::printf("chrF2 = %.2f\nsignature: %s\nsentences: %zu, exact matches: %.2f%%\n", report["chrf"].get<double>(),
+              report["signature"].get<std::string>().c_str(), hypotheses.size(), report["exact_match"].get<double>());
   if (report.contains("loss"))
     std::printf("loss = %.4f nats/token, perplexity = %.2f\n", report["loss"].get<double>(), report["ppl"].get<double>());
 }

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -51,28 +52,22 @@ void tune_process_environment(char** argv) {
     return;
   }
   if (std::getenv("NMT_NO_BLAS_FIX")) return;
-  bool changed = false;
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    // GOMP's spin-wait between many small ops costs more than a second core gives.
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    changed = true;
-  }
   const BlasInfo blas = detect_blas();
   const std::string preferred = preferred_openblas_core();
-  if (blas.library == "OpenBLAS" && !std::getenv("OPENBLAS_CORETYPE") && is_generic_core(blas.core) &&
-      !preferred.empty()) {
-    setenv("OPENBLAS_CORETYPE", preferred.c_str(), 1);
-    setenv("NMT_BLAS_FIXED_FROM", blas.core.c_str(), 1);
-    changed = true;
-  }
-  if (!changed) return;
+  if (blas.library != "OpenBLAS" || std::getenv("OPENBLAS_CORETYPE") || !is_generic_core(blas.core) ||
+      preferred.empty())
+    return;
+  setenv("OPENBLAS_CORETYPE", preferred.c_str(), 1);
+  setenv("NMT_BLAS_FIXED_FROM", blas.core.c_str(), 1);
   setenv("NMT_REEXECUTED", "1", 1);
   execv("/proc/self/exe", argv);
   // execv only returns on failure: carry on with the environment as it was.
 }
 
 int configure_threads(int requested) {
-  const int threads = requested > 0 ? requested : 1;
+  // All cores by default: measured fastest for nmt (docs/PERFORMANCE.md), with GOMP's default
+  // wait policy. OMP_WAIT_POLICY=PASSIVE made 2 threads 2.5x slower here, so it is left alone.
+  const int threads = requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   return threads;
 }

@@ -1,12 +1,12 @@
-// Process-level speed settings: BLAS kernel, OpenMP wait policy, thread count.
+// Process-level speed settings: BLAS kernel and thread count.
 #pragma once
 #include <string>
 
 namespace nmt {
 
-// Called first thing in main. OpenBLAS and GOMP read their variables only when they load, so
-// when OpenBLAS runs a generic kernel on an AVX2/AVX-512 CPU, or OMP_WAIT_POLICY is unset,
-// the process re-executes itself once with the right values. NMT_NO_BLAS_FIX=1 turns this off.
+// Called first thing in main. OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so when it
+// runs a generic kernel (e.g. "Prescott") on an AVX2/AVX-512 CPU, the process re-executes itself
+// once with the right core set. NMT_NO_BLAS_FIX=1 turns this off.
 void tune_process_environment(char** argv);
 
 struct BlasInfo {

@@ -205,8 +205,8 @@ void Trainer::log_progress(int64_t total_steps) {
                std::exp(std::min(loss, 100.0)), lr_, tokens_per_second, format_duration(elapsed),
                total_steps > 0 ? format_duration(eta) : "?");
   write_metrics({{"type", "train"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}, {"loss", loss},
-                 {"ppl", std::exp(std::min(loss, 100.0))}, {"lr", lr_}, {"tokens_per_sec", tokens_per_second},
-                 {"elapsed", elapsed}});
+                 {"ppl", std::exp(std::min(loss, 100.0))}, {"lr", lr_}, {"tokens", window_tokens_}, {"seconds", seconds},
+                 {"tokens_per_sec", tokens_per_second}, {"elapsed", elapsed}});
   window_loss_ = torch::Tensor();
   window_tokens_ = window_steps_ = 0;
   window_start_ = Clock::now();
