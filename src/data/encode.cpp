@@ -4,20 +4,31 @@
 
 namespace nmt {
 
-std::vector<int32_t> encode_source(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len) {
-  const size_t kept = std::min(tokens.size(), static_cast<size_t>(max_len));
-  std::vector<int32_t> ids(kept);
-  for (size_t i = 0; i < kept; ++i) ids[i] = vocab.id(tokens[i]);
+std::vector<int32_t> lookup_ids(const std::vector<std::string>& tokens, const Vocab& vocab) {
+  std::vector<int32_t> ids(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) ids[i] = vocab.id(tokens[i]);
   return ids;
 }
 
+std::vector<int32_t> truncate_source(const std::vector<int32_t>& ids, int64_t max_len) {
+  return {ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), static_cast<size_t>(max_len)))};
+}
+
+std::vector<int32_t> wrap_target(const std::vector<int32_t>& ids, int64_t max_len) {
+  const size_t kept = std::min(ids.size(), static_cast<size_t>(max_len - 2));
+  std::vector<int32_t> wrapped(kept + 2);
+  wrapped.front() = kSos;
+  std::copy(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(kept), wrapped.begin() + 1);
+  wrapped.back() = kEos;
+  return wrapped;
+}
+
+std::vector<int32_t> encode_source(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len) {
+  return truncate_source(lookup_ids(tokens, vocab), max_len);
+}
+
 std::vector<int32_t> encode_target(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len) {
-  const size_t kept = std::min(tokens.size(), static_cast<size_t>(max_len - 2));
-  std::vector<int32_t> ids(kept + 2);
-  ids.front() = kSos;
-  for (size_t i = 0; i < kept; ++i) ids[i + 1] = vocab.id(tokens[i]);
-  ids.back() = kEos;
-  return ids;
+  return wrap_target(lookup_ids(tokens, vocab), max_len);
 }
 
 }  // namespace nmt

@@ -29,17 +29,12 @@ struct SideStats {
   int64_t truncated = 0;
   std::map<int64_t, int64_t> length_histogram;  // bounded by distinct lengths, not corpus size
 
-  void add(const std::vector<std::string>& tokens, const std::vector<int32_t>& ids, size_t kept_limit) {
-    length_histogram[static_cast<int64_t>(tokens.size())]++;
-    truncated += tokens.size() > kept_limit;
-    for (int32_t id : ids) {
-      tokens_counted(id);
-    }
-  }
-  void tokens_counted(int32_t id) {
-    if (id == kSos || id == kEos) return;
-    ++tokens;
-    unknown += id == kUnk;
+  // `ids`: the whole sentence before truncation; `kept`: how many of them survive it.
+  void add(const std::vector<int32_t>& ids, size_t kept) {
+    length_histogram[static_cast<int64_t>(ids.size())]++;
+    truncated += ids.size() > kept;
+    for (size_t i = 0; i < std::min(kept, ids.size()); ++i) unknown += ids[i] == kUnk;
+    tokens += static_cast<int64_t>(std::min(kept, ids.size()));
   }
   nlohmann::json to_json() const {
     nlohmann::json percentiles;
@@ -99,47 +94,123 @@ Tokenizers train_sentencepiece_models(const Config& config, const std::string& o
   return {load_tokenizer(out_dir, data.tokenizer, "src"), load_tokenizer(out_dir, data.tokenizer, "tgt")};
 }
 
-bool is_long(const std::vector<std::string>& src, const std::vector<std::string>& tgt, int64_t max_len) {
-  return static_cast<int64_t>(src.size()) > max_len || static_cast<int64_t>(tgt.size()) > max_len - 2;
+bool is_long(size_t src_length, size_t tgt_length, int64_t max_len) {
+  return static_cast<int64_t>(src_length) > max_len || static_cast<int64_t>(tgt_length) > max_len - 2;
 }
 
-nlohmann::json encode_split(const Config& config, const std::string& split, const ParallelPaths& paths,
-                            const Tokenizers& tokenizers, const Vocabs& vocabs, const std::string& out_dir) {
-  const int64_t max_len = config.data.max_len;
-  const bool may_drop_long = split == "train" && config.data.drop_long;
-  SequenceWriter src_out(split_path(out_dir, split, "src")), tgt_out(split_path(out_dir, split, "tgt"));
-  std::ofstream references;
-  if (split != "train") references.open(reference_path(out_dir, split), std::ios::binary);
-  SideStats src_stats, tgt_stats;
-  int64_t sentences = 0, dropped_empty = 0, dropped_long = 0, lines = 0;
+// Token strings -> provisional ids in first-seen order, with counts: the training text is
+// tokenized once, and the final vocabulary ids are a remapping of these.
+class TokenInterner {
+ public:
+  std::vector<int32_t> intern(const std::vector<std::string>& tokens) {
+    std::vector<int32_t> ids(tokens.size());
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      auto [it, inserted] = ids_.try_emplace(tokens[i], static_cast<int32_t>(counts_.size()));
+      if (inserted) counts_.push_back(0), tokens_.push_back(&it->first);
+      ++counts_[static_cast<size_t>(it->second)];
+      ids[i] = it->second;
+    }
+    return ids;
+  }
+  std::unordered_map<std::string, int64_t> counts() const {
+    std::unordered_map<std::string, int64_t> counts;
+    for (size_t i = 0; i < counts_.size(); ++i) counts[*tokens_[i]] = counts_[i];
+    return counts;
+  }
+  std::vector<int32_t> remap_to(const Vocab& vocab) const {
+    std::vector<int32_t> mapping(tokens_.size());
+    for (size_t i = 0; i < tokens_.size(); ++i) mapping[i] = vocab.id(*tokens_[i]);
+    return mapping;
+  }
+
+ private:
+  std::unordered_map<std::string, int32_t> ids_;
+  std::vector<const std::string*> tokens_;
+  std::vector<int64_t> counts_;
+};
+
+// A scratch file of length-prefixed id sequences, written then read back once, in order.
+class IdSpool {
+ public:
+  explicit IdSpool(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "w+b")) {
+    if (!file_) throw std::runtime_error("cannot create scratch file '" + path + "'");
+  }
+  ~IdSpool() {
+    std::fclose(file_);
+    std::remove(path_.c_str());
+  }
+  void write(const std::vector<int32_t>& ids) {
+    const auto length = static_cast<uint32_t>(ids.size());
+    if (std::fwrite(&length, sizeof(length), 1, file_) != 1 ||
+        std::fwrite(ids.data(), sizeof(int32_t), ids.size(), file_) != ids.size())
+      throw std::runtime_error("write error on '" + path_ + "' (disk full?)");
+  }
+  void rewind() { std::rewind(file_); }
+  void read(std::vector<int32_t>& ids) {
+    uint32_t length = 0;
+    bool ok = std::fread(&length, sizeof(length), 1, file_) == 1;
+    ids.resize(length);
+    ok = ok && std::fread(ids.data(), sizeof(int32_t), length, file_) == length;
+    if (!ok) throw std::runtime_error("read error on scratch file '" + path_ + "'");
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_;
+};
+
+// Applies the max_len rules to full id sequences, writes both sides and gathers statistics.
+class SplitWriter {
+ public:
+  SplitWriter(const std::string& dir, const std::string& split, int64_t max_len)
+      : max_len_(max_len), src_(split_path(dir, split, "src")), tgt_(split_path(dir, split, "tgt")) {
+    if (split != "train") references_.open(reference_path(dir, split), std::ios::binary);
+    reference_file_ = reference_path(dir, split);
+  }
+  void add(const std::vector<int32_t>& src_ids, const std::vector<int32_t>& tgt_ids, const std::string& reference) {
+    src_stats_.add(src_ids, static_cast<size_t>(max_len_));
+    tgt_stats_.add(tgt_ids, static_cast<size_t>(max_len_ - 2));
+    src_.write(truncate_source(src_ids, max_len_));
+    tgt_.write(wrap_target(tgt_ids, max_len_));
+    if (references_.is_open()) references_ << reference << '\n';
+    ++sentences_;
+  }
+  nlohmann::json finish(int64_t lines, int64_t dropped_empty, int64_t dropped_long) {
+    src_.close();
+    tgt_.close();
+    if (references_.is_open() && !references_.flush())
+      throw std::runtime_error("write error on '" + reference_file_ + "' (disk full?)");
+    return {{"lines", lines},
+            {"sentences", sentences_},
+            {"dropped_empty", dropped_empty},
+            {"dropped_long", dropped_long},
+            {"src", src_stats_.to_json()},
+            {"tgt", tgt_stats_.to_json()}};
+  }
+  int64_t sentences() const { return sentences_; }
+
+ private:
+  int64_t max_len_;
+  SequenceWriter src_, tgt_;
+  std::ofstream references_;
+  std::string reference_file_;
+  SideStats src_stats_, tgt_stats_;
+  int64_t sentences_ = 0;
+};
+
+// Validation and test: tokenized and looked up directly; never dropped for length.
+nlohmann::json encode_heldout_split(const Config& config, const std::string& split, const ParallelPaths& paths,
+                                    const Tokenizers& tokenizers, const Vocabs& vocabs, const std::string& out_dir) {
+  SplitWriter writer(out_dir, split, config.data.max_len);
+  int64_t lines = 0, dropped_empty = 0;
   for_each_pair(paths.src, paths.tgt, [&](const std::string& src_line, const std::string& tgt_line, size_t) {
     ++lines;
     const auto src_tokens = tokenizers.src->tokenize(src_line);
     const auto tgt_tokens = tokenizers.tgt->tokenize(tgt_line);
     if (src_tokens.empty() || tgt_tokens.empty()) return void(++dropped_empty);
-    if (may_drop_long && is_long(src_tokens, tgt_tokens, max_len)) return void(++dropped_long);
-    const auto src_ids = encode_source(src_tokens, vocabs.src, max_len);
-    const auto tgt_ids = encode_target(tgt_tokens, vocabs.tgt, max_len);
-    src_stats.add(src_tokens, src_ids, static_cast<size_t>(max_len));
-    tgt_stats.add(tgt_tokens, tgt_ids, static_cast<size_t>(max_len - 2));
-    src_out.write(src_ids);
-    tgt_out.write(tgt_ids);
-    if (references.is_open()) references << tgt_line << '\n';
-    ++sentences;
+    writer.add(lookup_ids(src_tokens, vocabs.src), lookup_ids(tgt_tokens, vocabs.tgt), tgt_line);
   });
-  src_out.close();
-  tgt_out.close();
-  if (references.is_open() && !references.flush())
-    throw std::runtime_error("write error on '" + reference_path(out_dir, split) + "' (disk full?)");
-  if (split == "train" && sentences == 0)
-    throw std::runtime_error("the training set is empty after filtering ('" + paths.src + "', " +
-                             std::to_string(lines) + " lines read)");
-  return {{"lines", lines},
-          {"sentences", sentences},
-          {"dropped_empty", dropped_empty},
-          {"dropped_long", dropped_long},
-          {"src", src_stats.to_json()},
-          {"tgt", tgt_stats.to_json()}};
+  return writer.finish(lines, dropped_empty, 0);
 }
 
 void check_existing_output(const std::string& dir, const std::string& hash, bool force) {
@@ -182,19 +253,26 @@ nlohmann::json preprocess(const Config& config, bool force) {
     Tokenizers tokenizers = data.tokenizer.type == "sentencepiece"
                                 ? train_sentencepiece_models(config, tmp_dir)
                                 : Tokenizers{make_tokenizer(data.tokenizer), make_tokenizer(data.tokenizer)};
-    std::unordered_map<std::string, int64_t> src_counts, tgt_counts;
+    // One tokenization pass over train: provisional ids go to scratch files, counts to interners.
+    TokenInterner src_interner, tgt_interner_separate;
+    TokenInterner& tgt_interner = data.vocab.shared ? src_interner : tgt_interner_separate;
+    IdSpool src_spool(tmp_dir + "/train.src.spool"), tgt_spool(tmp_dir + "/train.tgt.spool");
+    int64_t lines = 0, kept = 0, dropped_empty = 0, dropped_long = 0;
     for_each_pair(data.train.src, data.train.tgt, [&](const std::string& src_line, const std::string& tgt_line, size_t) {
+      ++lines;
       const auto src_tokens = tokenizers.src->tokenize(src_line);
       const auto tgt_tokens = tokenizers.tgt->tokenize(tgt_line);
-      if (src_tokens.empty() || tgt_tokens.empty()) return;
-      if (data.drop_long && is_long(src_tokens, tgt_tokens, data.max_len)) return;
-      auto& src_target = src_counts;
-      auto& tgt_target = data.vocab.shared ? src_counts : tgt_counts;
-      for (const auto& token : src_tokens) ++src_target[token];
-      for (const auto& token : tgt_tokens) ++tgt_target[token];
+      if (src_tokens.empty() || tgt_tokens.empty()) return void(++dropped_empty);
+      if (data.drop_long && is_long(src_tokens.size(), tgt_tokens.size(), data.max_len)) return void(++dropped_long);
+      src_spool.write(src_interner.intern(src_tokens));
+      tgt_spool.write(tgt_interner.intern(tgt_tokens));
+      ++kept;
     });
-    Vocabs vocabs{Vocab::build(src_counts, data.vocab.min_freq, data.vocab.max_size),
-                  Vocab::build(data.vocab.shared ? src_counts : tgt_counts, data.vocab.min_freq, data.vocab.max_size)};
+    if (kept == 0)
+      throw std::runtime_error("the training set is empty after filtering ('" + data.train.src + "', " +
+                               std::to_string(lines) + " lines read)");
+    Vocabs vocabs{Vocab::build(src_interner.counts(), data.vocab.min_freq, data.vocab.max_size),
+                  Vocab::build(tgt_interner.counts(), data.vocab.min_freq, data.vocab.max_size)};
     vocabs.src.save(vocab_path(tmp_dir, "src"));
     vocabs.tgt.save(vocab_path(tmp_dir, "tgt"));
 
@@ -204,9 +282,23 @@ nlohmann::json preprocess(const Config& config, bool force) {
                                {"lowercase", data.tokenizer.lowercase},
                                {"max_len", data.max_len},
                                {"vocab", {{"src", vocabs.src.size()}, {"tgt", vocabs.tgt.size()}, {"shared", data.vocab.shared}}}};
-    manifest["splits"]["train"] = encode_split(config, "train", data.train, tokenizers, vocabs, tmp_dir);
-    manifest["splits"]["valid"] = encode_split(config, "valid", data.valid, tokenizers, vocabs, tmp_dir);
-    if (has_test) manifest["splits"]["test"] = encode_split(config, "test", data.test, tokenizers, vocabs, tmp_dir);
+    {
+      const auto src_mapping = src_interner.remap_to(vocabs.src), tgt_mapping = tgt_interner.remap_to(vocabs.tgt);
+      SplitWriter writer(tmp_dir, "train", data.max_len);
+      src_spool.rewind();
+      tgt_spool.rewind();
+      std::vector<int32_t> src_ids, tgt_ids;
+      for (int64_t i = 0; i < kept; ++i) {
+        src_spool.read(src_ids);
+        tgt_spool.read(tgt_ids);
+        for (auto& id : src_ids) id = src_mapping[static_cast<size_t>(id)];
+        for (auto& id : tgt_ids) id = tgt_mapping[static_cast<size_t>(id)];
+        writer.add(src_ids, tgt_ids, "");
+      }
+      manifest["splits"]["train"] = writer.finish(lines, dropped_empty, dropped_long);
+    }
+    manifest["splits"]["valid"] = encode_heldout_split(config, "valid", data.valid, tokenizers, vocabs, tmp_dir);
+    if (has_test) manifest["splits"]["test"] = encode_heldout_split(config, "test", data.test, tokenizers, vocabs, tmp_dir);
     write_text_atomically(tmp_dir + "/manifest.json", manifest.dump(2) + "\n");
     write_text_atomically(tmp_dir + "/config.yaml", dump_config(config));
 

@@ -11,17 +11,29 @@
 namespace nmt {
 
 std::string lowercase_utf8(std::string_view text) {
-  bool ascii = true;
-  for (unsigned char c : text) ascii &= c < 0x80;
-  if (ascii) {  // fast path: most corpora are mostly ASCII
-    std::string out(text);
-    for (auto& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    return out;
-  }
+  // Fast path: below U+0370 (Latin scripts) the simple per-character mapping equals ICU's full
+  // one, except for U+0130 (dotted capital I). Anything else: ICU's full mapping of the line.
   std::string out;
-  icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())))
-      .toLower()
-      .toUTF8String(out);
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      out.push_back(static_cast<char>(byte >= 'A' && byte <= 'Z' ? byte + 32 : byte));
+      ++i;
+      continue;
+    }
+    const bool two_bytes = (byte & 0xE0) == 0xC0 && i + 1 < text.size();
+    const char32_t c = two_bytes ? ((byte & 0x1F) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3F) : 0;
+    if (!two_bytes || c >= 0x370 || c == 0x130) {
+      std::string full;
+      icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())))
+          .toLower()
+          .toUTF8String(full);
+      return full;
+    }
+    append_utf8(out, static_cast<char32_t>(u_tolower(static_cast<UChar32>(c))));
+    i += 2;
+  }
   return out;
 }
 
@@ -56,23 +68,25 @@ class WordTokenizer : public Tokenizer {
   std::vector<std::string> tokenize(std::string_view line) const override {
     const std::string text = maybe_lower(line, lowercase_);
     std::vector<std::string> tokens;
-    std::string word;
-    auto flush = [&] {
-      if (!word.empty()) tokens.push_back(std::move(word)), word.clear();
+    size_t word_start = std::string::npos;  // byte offset where the current word began
+    auto flush = [&](size_t end) {
+      if (word_start != std::string::npos) tokens.emplace_back(text, word_start, end - word_start);
+      word_start = std::string::npos;
     };
-    for (char32_t c : utf8_to_u32(text)) {
-      if (is_python_space(c) || u_isspace(c)) {
-        flush();
+    for (size_t i = 0; i < text.size();) {
+      char32_t c;
+      const size_t length = decode_utf8(text, i, c);
+      if (is_python_space(c) || (c >= 0x80 && u_isspace(static_cast<UChar32>(c)))) {
+        flush(i);
       } else if (is_word_char(c)) {
-        append_utf8(word, c);
+        if (word_start == std::string::npos) word_start = i;
       } else {
-        flush();
-        std::string symbol;
-        append_utf8(symbol, c);
-        tokens.push_back(std::move(symbol));
+        flush(i);
+        tokens.emplace_back(text, i, length);
       }
+      i += length;
     }
-    flush();
+    flush(text.size());
     return tokens;
   }
   std::string detokenize(const std::vector<std::string>& tokens) const override { return join(tokens); }

@@ -30,6 +30,16 @@ size_t decode(std::string_view text, size_t i, char32_t& out) {
 }
 }  // namespace
 
+size_t decode_utf8(std::string_view text, size_t i, char32_t& out) {
+  if (static_cast<unsigned char>(text[i]) < 0x80) {
+    out = static_cast<unsigned char>(text[i]);
+    return 1;
+  }
+  const size_t length = decode(text, i, out);
+  if (length == 0) out = 0xFFFD;
+  return length ? length : 1;
+}
+
 size_t find_invalid_utf8(std::string_view text) {
   char32_t ignored;
   for (size_t i = 0; i < text.size();) {
@@ -49,9 +59,8 @@ std::u32string utf8_to_u32(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     char32_t c;
-    const size_t length = decode(text, i, c);
-    out.push_back(length ? c : 0xFFFD);
-    i += length ? length : 1;
+    i += decode_utf8(text, i, c);
+    out.push_back(c);
   }
   return out;
 }
@@ -85,8 +94,7 @@ std::vector<std::string> python_split(std::string_view text) {
   std::string current;
   for (size_t i = 0; i < text.size();) {
     char32_t c;
-    size_t length = decode(text, i, c);
-    if (length == 0) c = 0xFFFD, length = 1;
+    const size_t length = decode_utf8(text, i, c);
     if (is_python_space(c)) {
       if (!current.empty()) words.push_back(std::move(current)), current.clear();
     } else {

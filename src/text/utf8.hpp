@@ -9,6 +9,8 @@ namespace nmt {
 // Returns the byte offset of the first invalid sequence, or npos when `text` is valid UTF-8.
 size_t find_invalid_utf8(std::string_view text);
 std::u32string utf8_to_u32(std::string_view text);  // expects valid UTF-8
+// Decodes the code point at text[i] into `out` and returns its byte length (invalid: U+FFFD, 1).
+size_t decode_utf8(std::string_view text, size_t i, char32_t& out);
 void append_utf8(std::string& out, char32_t code_point);
 // Whitespace as Python's str.split() sees it (includes U+00A0 and U+3000).
 bool is_python_space(char32_t c);

@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Compute floor of one bench-gru/bench-lstm training step: the time of its matrix products
+alone, at the real shapes, forward and backward (each forward GEMM has two backward GEMMs of
+the same size: gradient of the input and of the weight). Prints one JSON line.
+
+Usage: bench/compute_floor.py [--cell gru|lstm] [--threads N] [--batch 64 --src-len 13 --tgt-len 14]
+"""
+import argparse
+import json
+import time
+
+import torch
+
+
+def gemms(cell, batch, src_len, tgt_len, emb=256, enc=256, dec=512, vocab=5921):
+    gates = 3 if cell == "gru" else 4
+    mem = 2 * enc
+    shapes = []  # (m, k, n, count): an (m x k) @ (k x n) product, `count` times
+    for _ in range(2):  # encoder directions
+        shapes.append((src_len * batch, emb, gates * enc, 1))      # input projections, all steps
+        shapes.append((batch, enc, gates * enc, src_len))          # recurrent products, per step
+    shapes.append((batch, mem, dec, 1))                            # bridge
+    shapes.append((tgt_len * batch, emb, gates * dec, 1))          # decoder input projections
+    shapes.append((batch, dec, gates * dec, tgt_len))              # decoder recurrence
+    shapes.append((tgt_len * batch, dec, mem, 1))                  # attention query projection
+    shapes.append((tgt_len, mem, src_len, batch))                  # attention scores (per sentence)
+    shapes.append((tgt_len, src_len, mem, batch))                  # attention context
+    shapes.append((tgt_len * batch, dec + mem, dec, 1))            # combine
+    shapes.append((tgt_len * batch, dec, vocab, 1))                # output layer
+    return shapes
+
+
+def time_products(shapes, repeats):
+    tensors = []
+    for m, k, n, count in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        g = torch.randn(m, n)
+        tensors.append((a, b, g, count))
+    def run():
+        for a, b, g, count in tensors:
+            for _ in range(count):
+                torch.mm(a, b)        # forward
+                torch.mm(g, b.t())    # gradient of the input
+                torch.mm(a.t(), g)    # gradient of the weight
+    run()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return (time.perf_counter() - start) / repeats
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--cell", default="gru", choices=["gru", "lstm"])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--src-len", type=int, default=13)
+    p.add_argument("--tgt-len", type=int, default=14)
+    p.add_argument("--repeats", type=int, default=20)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    shapes = gemms(a.cell, a.batch, a.src_len, a.tgt_len)
+    flops = sum(3 * 2 * m * k * n * count for m, k, n, count in shapes)
+    seconds = time_products(shapes, a.repeats)
+    tokens = a.batch * a.tgt_len
+    print(json.dumps({"cell": a.cell, "threads": a.threads, "step_ms": round(1000 * seconds, 2),
+                      "mflop_per_token": round(flops / tokens / 1e6, 2),
+                      "gflops": round(flops / seconds / 1e9, 1),
+                      "floor_tokens_per_sec": round(tokens / seconds, 1)}))
+
+
+if __name__ == "__main__":
+    main()
