@@ -152,3 +152,18 @@ TEST(Collate, SortsPadsAndShiftsTargets) {
   EXPECT_EQ(batch.tgt_out[3][0].item<int64_t>(), kEos);
   EXPECT_EQ(batch.target_tokens, 4 + 6 + 2);
 }
+
+TEST(Model, TiedEmbeddingsShareTheOutputMatrix) {
+  ModelConfig config = tiny_model("gru", "general");
+  config.emb_size = 12;  // equals dec_hidden
+  auto untied = build_model(config, tiny_vocabs(20));
+  config.tie_embeddings = true;
+  auto tied = build_model(config, tiny_vocabs(20));
+  EXPECT_EQ(count_parameters(*untied) - count_parameters(*tied), 20 * 12);  // no separate output weight
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  token_loss_sum(tied->forward(batch), batch.tgt_out).backward();
+  const auto embedding = tied->named_parameters()["decoder.embedding.weight"];
+  // Rows of target words that never appear as decoder inputs still get gradient: through the output layer.
+  EXPECT_GT(embedding.grad()[19].abs().sum().item<float>(), 0.0f);
+}

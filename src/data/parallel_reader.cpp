@@ -26,4 +26,18 @@ void for_each_pair(const std::string& src_path, const std::string& tgt_path,
   }
 }
 
+void for_each_pair_block(const std::string& src_path, const std::string& tgt_path, size_t block_size,
+                         const std::function<void(const std::vector<std::string>&, const std::vector<std::string>&)>& visit) {
+  std::vector<std::string> src_block, tgt_block;
+  for_each_pair(src_path, tgt_path, [&](const std::string& src, const std::string& tgt, size_t) {
+    src_block.push_back(src);
+    tgt_block.push_back(tgt);
+    if (src_block.size() < block_size) return;
+    visit(src_block, tgt_block);
+    src_block.clear();
+    tgt_block.clear();
+  });
+  if (!src_block.empty()) visit(src_block, tgt_block);
+}
+
 }  // namespace nmt

@@ -15,6 +15,7 @@
 #include "data/encode.hpp"
 #include "data/parallel_reader.hpp"
 #include "runtime/files.hpp"
+#include "runtime/parallel.hpp"
 #include "text/line_reader.hpp"
 #include "text/tokenizer.hpp"
 
@@ -258,15 +259,28 @@ nlohmann::json preprocess(const Config& config, bool force) {
     TokenInterner& tgt_interner = data.vocab.shared ? src_interner : tgt_interner_separate;
     IdSpool src_spool(tmp_dir + "/train.src.spool"), tgt_spool(tmp_dir + "/train.tgt.spool");
     int64_t lines = 0, kept = 0, dropped_empty = 0, dropped_long = 0;
-    for_each_pair(data.train.src, data.train.tgt, [&](const std::string& src_line, const std::string& tgt_line, size_t) {
-      ++lines;
-      const auto src_tokens = tokenizers.src->tokenize(src_line);
-      const auto tgt_tokens = tokenizers.tgt->tokenize(tgt_line);
-      if (src_tokens.empty() || tgt_tokens.empty()) return void(++dropped_empty);
-      if (data.drop_long && is_long(src_tokens.size(), tgt_tokens.size(), data.max_len)) return void(++dropped_long);
-      src_spool.write(src_interner.intern(src_tokens));
-      tgt_spool.write(tgt_interner.intern(tgt_tokens));
-      ++kept;
+    std::vector<std::vector<std::string>> src_tokens, tgt_tokens;
+    for_each_pair_block(data.train.src, data.train.tgt, 8192, [&](const auto& src_lines, const auto& tgt_lines) {
+      src_tokens.resize(src_lines.size());
+      tgt_tokens.resize(src_lines.size());
+      parallel_chunks(src_lines.size(), [&](size_t begin, size_t end) {  // tokenizers are stateless
+        for (size_t i = begin; i < end; ++i) {
+          src_tokens[i] = tokenizers.src->tokenize(src_lines[i]);
+          tgt_tokens[i] = tokenizers.tgt->tokenize(tgt_lines[i]);
+        }
+      });
+      for (size_t i = 0; i < src_lines.size(); ++i) {
+        ++lines;
+        if (src_tokens[i].empty() || tgt_tokens[i].empty()) {
+          ++dropped_empty;
+        } else if (data.drop_long && is_long(src_tokens[i].size(), tgt_tokens[i].size(), data.max_len)) {
+          ++dropped_long;
+        } else {
+          src_spool.write(src_interner.intern(src_tokens[i]));
+          tgt_spool.write(tgt_interner.intern(tgt_tokens[i]));
+          ++kept;
+        }
+      }
     });
     if (kept == 0)
       throw std::runtime_error("the training set is empty after filtering ('" + data.train.src + "', " +

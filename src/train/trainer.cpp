@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "data/bucket_sampler.hpp"
 #include "data/data_dir.hpp"
@@ -20,6 +21,7 @@
 #include "train/checkpoint.hpp"
 #include "text/line_reader.hpp"
 #include "train/optimizer.hpp"
+#include "train/progress_bar.hpp"
 
 namespace fs = std::filesystem;
 
@@ -86,6 +88,8 @@ class Trainer {
   torch::Tensor window_loss_;
   int64_t window_tokens_ = 0, window_steps_ = 0;
   Clock::time_point window_start_, run_start_;
+  ProgressBar bar_;
+  double last_loss_ = 0;
 };
 
 Trainer::Trainer(const Config& config, const TrainOptions& options)
@@ -95,6 +99,17 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
       device_(pick_device(config.training.device)),
       schedule_(config.training),
       lr_(config.training.lr) {}
+
+// Logs each line of the resolved config that differs between the original run and this one.
+void log_changed_settings(const std::string& before, const std::string& after) {
+  std::istringstream old_lines(before), new_lines(after);
+  std::string section_old, section_new, old_line, new_line;
+  while (std::getline(old_lines, old_line) && std::getline(new_lines, new_line)) {
+    if (!old_line.empty() && old_line[0] != ' ') section_old = old_line;
+    if (old_line != new_line)
+      spdlog::info("resuming with a changed setting in {} '{}' (was '{}')", section_old, new_line, old_line);
+  }
+}
 
 void Trainer::prepare_directory() {
   const std::string data_dir = config_.data.dir;
@@ -118,7 +133,7 @@ void Trainer::prepare_directory() {
       if (read_text_file(vocab_path(dir_, side)) != read_text_file(vocab_path(data_dir, side)))
         throw std::runtime_error(std::string("cannot resume: the ") + side + " vocabulary in '" + data_dir +
                                  "' differs from the one this model was trained with");
-    if (dump_config(previous) != dump_config(config_)) spdlog::info("resuming with changed settings (model and vocabularies unchanged)");
+    log_changed_settings(dump_config(previous), dump_config(config_));
   } else {
     for (const char* side : {"src", "tgt"}) {
       fs::copy_file(vocab_path(data_dir, side), vocab_path(dir_, side), fs::copy_options::overwrite_existing);
@@ -193,6 +208,7 @@ void Trainer::write_metrics(const nlohmann::json& record) {
 }
 
 void Trainer::log_progress(int64_t total_steps) {
+  bar_.clear();
   const double loss = window_loss_.item<double>() / static_cast<double>(std::max<int64_t>(1, window_tokens_));
   const auto now = Clock::now();
   const double seconds = std::chrono::duration<double>(now - window_start_).count();
@@ -210,9 +226,11 @@ void Trainer::log_progress(int64_t total_steps) {
   window_loss_ = torch::Tensor();
   window_tokens_ = window_steps_ = 0;
   window_start_ = Clock::now();
+  last_loss_ = loss;
 }
 
 void Trainer::validate_and_checkpoint() {
+  bar_.clear();
   const auto start = Clock::now();
   const LossTotal loss = corpus_loss(model_, valid_, config_.decoding.batch_size, device_);
   nlohmann::json record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1},
@@ -354,6 +372,10 @@ int Trainer::run() {
       }
       train_step(collate(train_.src, &train_.tgt, batches[static_cast<size_t>(progress_.position)]));
       ++progress_.position;
+      bar_.update(progress_.step, total_steps,
+                  fmt::format("epoch {} step {} | loss {:.3f} | {:.0f} tok/s", progress_.epoch + 1, progress_.step,
+                              last_loss_,
+                              window_tokens_ / std::max(1e-9, std::chrono::duration<double>(Clock::now() - window_start_).count())));
       if (progress_.step % t.log_every == 0) log_progress(total_steps);
       if (progress_.step % t.valid_every == 0) {
         validate_and_checkpoint();
@@ -363,6 +385,7 @@ int Trainer::run() {
         }
       }
       if (const int signal = stop_signal()) {
+        bar_.clear();
         checkpoint(std::nullopt);
         spdlog::warn("stopped by signal {} at step {}; checkpoint written, resume with --resume", signal,
                      progress_.step);
@@ -375,6 +398,7 @@ int Trainer::run() {
     }
   }
   if (progress_.step % t.valid_every != 0) validate_and_checkpoint();
+  bar_.clear();
   spdlog::info("training finished at step {} in {}", progress_.step,
                format_duration(std::chrono::duration<double>(Clock::now() - run_start_).count()));
   return 0;
