@@ -12,7 +12,6 @@ Prints one JSON line per measurement and a summary table.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -21,18 +20,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "downloads/multi30k/tok")
 
 
-def run(cmd, env=None):
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run(cmd, cwd=ROOT, env=full_env, check=True, capture_output=True, text=True).stdout
+def run(cmd):
+    return subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+
+def run_measuring_rss(cmd):
+    """Runs cmd; returns its peak resident memory in MB."""
+    child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        sys.exit(f"run_bench: {' '.join(cmd)} failed:\n{child.stderr.read().decode()}")
+    return usage.ru_maxrss / 1024
 
 
 def nmt_train(nmt, cell, steps, warmup, extra=()):
     model_dir = f"runs/bench/{cell}"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    run([nmt, "train", "--config", f"configs/bench-{cell}.yaml", "--overwrite", "--log-level", "warn",
+    rss_mb = run_measuring_rss([nmt, "train", "--config", f"configs/bench-{cell}.yaml", "--overwrite", "--log-level", "warn",
          "--set", f"training.max_steps={warmup + steps}", "--set", f"training.log_every={warmup}",
          "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0", *extra])
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     tokens = seconds = 0.0
     with open(os.path.join(ROOT, model_dir, "metrics.jsonl")) as f:
         for line in f:
@@ -41,7 +46,7 @@ def nmt_train(nmt, cell, steps, warmup, extra=()):
                 tokens += record["tokens"]
                 seconds += record["seconds"]
     return {"impl": "nmt", "cell": cell, "tokens_per_sec": round(tokens / seconds, 1),
-            "peak_rss_mb": round(rss_mb, 1) if rss_mb > before / 1024 else None}
+            "peak_rss_mb": round(rss_mb, 1)}
 
 
 def reference(mode, cell, threads, policy, steps, extra=()):
@@ -81,7 +86,7 @@ def main():
             print(json.dumps(ref_runs[-1]), flush=True)
         best_ref = max(ref_runs, key=lambda r: r["tokens_per_sec"])
         nmt_speed = max(r["tokens_per_sec"] for r in nmt_runs)
-        rss = max((r["peak_rss_mb"] or 0) for r in nmt_runs)
+        rss = max(r["peak_rss_mb"] for r in nmt_runs)
         summary.append((f"bench-{cell} training (target tok/s)", nmt_speed, best_ref["tokens_per_sec"],
                         f"reference best at {best_ref['setting']}; nmt at {round(100 * nmt_speed / floor['floor_tokens_per_sec'])}% "
                         f"of the compute floor ({floor['floor_tokens_per_sec']} tok/s at {threads} threads); "

@@ -12,6 +12,7 @@
 #include "model/model_dir.hpp"
 #include "runtime/files.hpp"
 #include "test_util.hpp"
+#include "train/average.hpp"
 #include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
 
@@ -175,4 +176,28 @@ TEST(Trainer, SigtermWritesResumableCheckpoint) {
   resume.resume = true;
   ASSERT_EQ(train(config, resume), 0);
   EXPECT_EQ(read_checkpoint_meta(read_pointer(config.training.dir, "latest").value())["step"], stopped_at + 3);
+}
+
+TEST(Average, IdenticalCheckpointsGiveTheInputAndTwoGiveTheirMean) {
+  const auto dir = test::scratch_dir("a");
+  Config config = tiny_training_config(dir);
+  config.training.max_steps = 4;
+  config.training.valid_every = 2;
+  preprocess(config, false);
+  ASSERT_EQ(train(config, {}), 0);
+  const std::string first = checkpoint_file(config.training.dir, 2), second = checkpoint_file(config.training.dir, 4);
+  average_checkpoints(config.training.dir, {second, second}, dir + "/same.pt");
+  average_checkpoints(config.training.dir, {first, second}, dir + "/mean.pt");
+  auto a = load_model_dir(config.training.dir, first, torch::kCPU), b = load_model_dir(config.training.dir, second, torch::kCPU);
+  auto same = load_model_dir(config.training.dir, dir + "/same.pt", torch::kCPU);
+  auto mean = load_model_dir(config.training.dir, dir + "/mean.pt", torch::kCPU);
+  const auto pa = a.model->parameters(), pb = b.model->parameters();
+  const auto ps = same.model->parameters(), pm = mean.model->parameters();
+  ASSERT_EQ(pa.size(), pm.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_TRUE(torch::equal(ps[i], pb[i])) << i;
+    EXPECT_TRUE(torch::allclose(pm[i], (pa[i] + pb[i]) / 2, 1e-6, 1e-7)) << i;
+  }
+  EXPECT_FALSE(torch::equal(pa[0], pb[0]));  // the two inputs really differ
+  EXPECT_EQ(select_checkpoints(config.training.dir, "last", 1), std::vector<std::string>{second});
 }

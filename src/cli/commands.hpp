@@ -22,5 +22,7 @@ void setup_train(CLI::App& app, GlobalOptions& globals);
 void setup_translate(CLI::App& app, GlobalOptions& globals);
 void setup_evaluate(CLI::App& app, GlobalOptions& globals);
 void setup_info(CLI::App& app, GlobalOptions& globals);
+void setup_average(CLI::App& app, GlobalOptions& globals);
+void setup_report(CLI::App& app, GlobalOptions& globals);
 
 }  // namespace nmt

@@ -2,12 +2,14 @@
 
 #include <cmath>
 
+#include "train/fused_adam.hpp"
+
 namespace nmt {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainingConfig& config,
                                                         const std::vector<torch::Tensor>& parameters) {
   if (config.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(
+    return std::make_unique<FusedAdam>(
         parameters, torch::optim::AdamOptions(config.lr).betas({config.beta1, config.beta2}).weight_decay(config.weight_decay));
   if (config.optimizer == "adamw")
     return std::make_unique<torch::optim::AdamW>(

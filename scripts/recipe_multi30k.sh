@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# A Multi30k recipe from the data folder to final test scores, with nmt's own commands:
+#   scripts/recipe_multi30k.sh SRC TGT [tok|raw] [--from DIR] [--minutes M] [--quick]
+#     tok    lowercased, tokenized files; BLEU --tokenize none against the tok references (default)
+#     raw    cased raw text with SentencePiece; cased, detokenized sacreBLEU (13a)
+#     --from DIR     copy Multi30k from a local folder instead of downloading it
+#     --data DIR     use Multi30k where it already is (default: downloads/multi30k)
+#     --runs DIR     where data, models and results go (default: runs)
+#     --minutes M    stop training after about M minutes (sets training.max_steps from a measured rate)
+#     --quick        a few hundred pairs and a few steps, to check the recipe end to end
+# Steps: get data, preprocess, train, average the last 3 checkpoints, evaluate greedy and beam.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 2 ] || { sed -n '2,10p' "$0"; exit 2; }
+src=$1 tgt=$2; shift 2
+variant=tok
+if [ "${1:-}" = tok ] || [ "${1:-}" = raw ]; then variant=$1; shift; fi
+from="" quick=0 minutes="" data=downloads/multi30k runs=runs
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --from) from="$2"; shift 2 ;;
+    --minutes) minutes="$2"; shift 2 ;;
+    --data) data="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
+    --quick) quick=1; shift ;;
+    *) echo "recipe_multi30k: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+name="multi30k-$src-$tgt"; [ "$variant" = raw ] && name="$name-raw"
+template="configs/$name.yaml"
+[ -f "$template" ] || { echo "recipe_multi30k: no config $template" >&2; exit 2; }
+nmt=${NMT_BIN:-./build/nmt}
+[ -x "$nmt" ] || bash scripts/build.sh
+[ -f "$data/tok/train.lc.norm.tok.$src.gz" ] || bash scripts/get_multi30k.sh --dest "$data" ${from:+--from "$from"}
+
+sets=()
+work="$runs/$name"
+if [ "$quick" = 1 ]; then
+  # A slice of a few hundred pairs in a scratch copy of the data layout, and a tiny model.
+  work="$runs/$name-quick"
+  mkdir -p "$work/slice/tok"
+  for f in "$data"/*.gz "$data"/tok/*.gz; do
+    zcat "$f" | sed -n '1,300p' | gzip > "$work/slice/${f#"$data"/}"  # sed reads it all: no SIGPIPE
+  done
+  data="$work/slice"
+  sets=(--set training.max_steps=6 --set training.valid_every=3 --set model.emb_size=32 --set model.enc_hidden=32
+        --set model.dec_hidden=64 --set data.vocab.min_freq=1)
+  [ "$variant" = raw ] && sets+=(--set data.tokenizer.vocab_size=300)
+fi
+mkdir -p "$work"
+config="$work/config.yaml"
+sed "s|downloads/multi30k|$data|g; s|runs/$name/|$work/|g" "$template" > "$config"
+resolved=$($nmt config --config "$config" "${sets[@]}")
+model_dir=$(awk '/^training:/{t=1} t && /^  dir: /{print $2; exit}' <<<"$resolved")
+# The resolved config lists train, valid, then test: the last src/tgt pair is the test set.
+test_src=$(sed -n 's/^    src: //p' <<<"$resolved" | tail -1)
+test_ref=$(sed -n 's/^    tgt: //p' <<<"$resolved" | tail -1)
+score=(--tokenize none)
+[ "$variant" = raw ] && score=(--tokenize 13a)
+
+$nmt preprocess --config "$config" "${sets[@]}" --force
+if [ -n "$minutes" ]; then
+  # Measure the step rate briefly, then give training the step budget that fits.
+  $nmt train --config "$config" "${sets[@]}" --overwrite --set training.max_steps=60 --set training.log_every=20 \
+    --set training.valid_every=100000 --set training.valid_bleu=0 --log-level warn
+  rate=$(python3 -c "import json; r=[json.loads(l) for l in open('$model_dir/metrics.jsonl') if '\"train\"' in l][1:]; print(sum(x['seconds'] for x in r)/sum(20 for x in r))")
+  steps=$(python3 -c "print(int($minutes*60/$rate*0.93))")
+  echo "recipe: ${rate}s per step, so training.max_steps=$steps for about $minutes minutes"
+  sets+=(--set training.max_steps="$steps")
+fi
+start=$(date +%s)
+$nmt train --config "$config" "${sets[@]}" --overwrite
+train_seconds=$(( $(date +%s) - start ))
+$nmt average --model "$model_dir" --last 3 --output "$model_dir/checkpoints/averaged.pt"
+
+results="$model_dir/results.jsonl"
+: > "$results"
+for checkpoint in best averaged; do
+  ckpt_args=(); [ "$checkpoint" = averaged ] && ckpt_args=(--checkpoint "$model_dir/checkpoints/averaged.pt")
+  for beam in 1 5; do
+    line=$($nmt evaluate --json --model "$model_dir" "${ckpt_args[@]}" --src "$test_src" --ref "$test_ref" \
+      --beam $beam "${score[@]}" --log-level warn)
+    echo "{\"recipe\":\"$name\",\"checkpoint\":\"$checkpoint\",\"beam\":$beam,\"train_seconds\":$train_seconds,\"scores\":$line}" | tee -a "$results"
+  done
+done
+$nmt report --model "$model_dir" --log-level warn
+echo "recipe: results in $results, report in $model_dir/report.html"

@@ -1,0 +1,51 @@
+#include "train/average.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "model/model_dir.hpp"
+#include "train/checkpoint.hpp"
+
+namespace nmt {
+
+std::vector<std::string> select_checkpoints(const std::string& model_dir, const std::string& which, int64_t count) {
+  std::vector<std::string> chosen;
+  if (which == "best") {
+    const auto latest = read_pointer(model_dir, "latest");
+    if (!latest) throw std::runtime_error("'" + model_dir + "' has no checkpoints");
+    const auto best = read_checkpoint_meta(*latest).at("best_checkpoints").get<std::vector<std::pair<double, int64_t>>>();
+    for (const auto& [metric, step] : best)
+      if (std::filesystem::exists(checkpoint_file(model_dir, step))) chosen.push_back(checkpoint_file(model_dir, step));
+  } else {
+    std::vector<int64_t> steps;
+    for (const auto& entry : std::filesystem::directory_iterator(checkpoint_dir(model_dir))) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".pt")
+        steps.push_back(std::stoll(name.substr(5, name.size() - 8)));
+    }
+    std::sort(steps.rbegin(), steps.rend());
+    for (int64_t step : steps) chosen.push_back(checkpoint_file(model_dir, step));
+  }
+  if (static_cast<int64_t>(chosen.size()) > count) chosen.resize(static_cast<size_t>(count));
+  if (chosen.empty()) throw std::runtime_error("'" + model_dir + "' has no " + which + " checkpoints to average");
+  return chosen;
+}
+
+void average_checkpoints(const std::string& model_dir, const std::vector<std::string>& inputs, const std::string& output) {
+  torch::NoGradGuard no_grad;
+  LoadedModel sum = load_model_dir(model_dir, inputs.front(), torch::kCPU);
+  const auto identity = model_identity(sum.config, model_dir);
+  auto totals = sum.model->parameters();
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    Seq2Seq other = build_model(sum.config.model, sum.vocabs);
+    load_checkpoint(inputs[i], other, nullptr, identity);
+    const auto parameters = other->parameters();
+    for (size_t k = 0; k < totals.size(); ++k) totals[k].add_(parameters[k]);
+  }
+  for (auto& total : totals) total.div_(static_cast<double>(inputs.size()));
+  auto meta = sum.meta;
+  meta["averaged_from"] = inputs;
+  save_checkpoint(output, sum.model, nullptr, meta);
+}
+
+}  // namespace nmt

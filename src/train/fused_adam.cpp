@@ -1,0 +1,68 @@
+#include "train/fused_adam.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+namespace nmt {
+
+namespace {
+bool fusable(const torch::Tensor& p) {
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous() && p.grad().is_contiguous();
+}
+}  // namespace
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  for (const auto& group : param_groups())
+    for (const auto& p : group.params())
+      if (p.grad().defined() && !fusable(p)) return torch::optim::Adam::step(closure);
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups()) {
+    const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
+    TORCH_CHECK(!options.amsgrad(), "FusedAdam does not implement amsgrad");
+    const float beta1 = static_cast<float>(std::get<0>(options.betas()));
+    const float beta2 = static_cast<float>(std::get<1>(options.betas()));
+    const float eps = static_cast<float>(options.eps());
+    const float weight_decay = static_cast<float>(options.weight_decay());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      auto& slot = state_[key];
+      if (!slot) {
+        auto fresh = std::make_unique<torch::optim::AdamParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(fresh);
+      }
+      auto& state = static_cast<torch::optim::AdamParamState&>(*slot);
+      state.step(state.step() + 1);
+      const double bias_correction1 = 1 - std::pow(std::get<0>(options.betas()), state.step());
+      const double bias_correction2 = 1 - std::pow(std::get<1>(options.betas()), state.step());
+      const float step_size = static_cast<float>(options.lr() / bias_correction1);
+      const float correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+      float* param = p.data_ptr<float>();
+      const float* grad = p.grad().data_ptr<float>();
+      float* exp_avg = state.exp_avg().data_ptr<float>();
+      float* exp_avg_sq = state.exp_avg_sq().data_ptr<float>();
+      at::parallel_for(0, p.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const float g = weight_decay != 0.0f ? grad[i] + weight_decay * param[i] : grad[i];
+          const float m = exp_avg[i] * beta1 + (1 - beta1) * g;
+          const float v = exp_avg_sq[i] * beta2 + (1 - beta2) * g * g;
+          exp_avg[i] = m;
+          exp_avg_sq[i] = v;
+          param[i] -= step_size * m / (std::sqrt(v) / correction2_sqrt + eps);
+        }
+      });
+    }
+  }
+  return loss;
+}
+
+}  // namespace nmt

@@ -1,0 +1,15 @@
+// Adam with the whole update in one pass over each parameter (CPU, float32). torch's Adam runs
+// about eight separate elementwise ops, each streaming the 10M-parameter state through memory.
+// State and checkpoints are torch::optim::Adam's own; other devices and dtypes use its step().
+#pragma once
+#include <torch/torch.h>
+
+namespace nmt {
+
+class FusedAdam : public torch::optim::Adam {
+ public:
+  using torch::optim::Adam::Adam;
+  torch::Tensor step(LossClosure closure = nullptr) override;
+};
+
+}  // namespace nmt

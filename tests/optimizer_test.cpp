@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include "train/fused_adam.hpp"
+#include "train/optimizer.hpp"
+
+using namespace nmt;
+
+namespace {
+std::vector<torch::Tensor> make_parameters() {
+  torch::manual_seed(7);
+  return {torch::randn({300, 70}).requires_grad_(), torch::randn({1000}).requires_grad_(),
+          torch::randn({5, 3}).requires_grad_()};
+}
+}  // namespace
+
+TEST(FusedAdam, MatchesTorchAdam) {
+  for (const double weight_decay : {0.0, 0.01}) {
+    auto reference = make_parameters(), fused = make_parameters();
+    torch::optim::Adam adam(reference, torch::optim::AdamOptions(0.01).weight_decay(weight_decay));
+    FusedAdam fast(fused, torch::optim::AdamOptions(0.01).weight_decay(weight_decay));
+    for (int step = 0; step < 25; ++step) {
+      const auto grads = make_parameters();  // same "gradients" for both
+      for (size_t i = 0; i < reference.size(); ++i) {
+        reference[i].mutable_grad() = grads[i].detach() * (step + 1);
+        fused[i].mutable_grad() = grads[i].detach() * (step + 1);
+      }
+      adam.step();
+      fast.step();
+    }
+    for (size_t i = 0; i < reference.size(); ++i)
+      EXPECT_TRUE(torch::allclose(reference[i], fused[i], 1e-5, 1e-5))  // rounding differs (FMA)
+          << "parameter " << i << " wd " << weight_decay << " max diff " << (reference[i] - fused[i]).abs().max().item<float>()
+          << " moved " << (reference[i] - make_parameters()[i]).abs().max().item<float>();
+  }
+}
+
+TEST(FusedAdam, StateSavesAndLoadsAsTorchAdam) {
+  auto parameters = make_parameters();
+  FusedAdam fast(parameters, torch::optim::AdamOptions(0.01));
+  for (auto& p : parameters) p.mutable_grad() = torch::ones_like(p);
+  fast.step();
+  std::stringstream buffer;
+  torch::serialize::OutputArchive out;
+  fast.save(out);
+  out.save_to(buffer);
+  auto copies = make_parameters();
+  torch::optim::Adam plain(copies, torch::optim::AdamOptions(0.01));
+  torch::serialize::InputArchive in;
+  in.load_from(buffer);
+  plain.load(in);
+  const auto& state = static_cast<torch::optim::AdamParamState&>(
+      *plain.state().at(c10::guts::to_string(copies[0].unsafeGetTensorImpl())));
+  EXPECT_EQ(state.step(), 1);
+  EXPECT_TRUE(torch::allclose(state.exp_avg(), torch::full_like(copies[0], 0.1)));
+}
+
+TEST(LrSchedule, WarmupInverseSqrtAndPlateau) {
+  TrainingConfig config;
+  config.lr = 1.0;
+  config.lr_schedule = "inverse_sqrt";
+  config.warmup_steps = 100;
+  LrSchedule inverse(config);
+  EXPECT_NEAR(inverse.lr_at(50), 0.5, 1e-12);
+  EXPECT_NEAR(inverse.lr_at(100), 1.0, 1e-12);
+  EXPECT_NEAR(inverse.lr_at(400), 0.5, 1e-12);
+  config.lr_schedule = "plateau";
+  config.warmup_steps = 0;
+  config.lr_patience = 1;
+  config.lr_decay = 0.5;
+  LrSchedule plateau(config);
+  EXPECT_FALSE(plateau.on_validation(3.0));
+  EXPECT_FALSE(plateau.on_validation(3.5));  // first bad validation: within patience
+  EXPECT_TRUE(plateau.on_validation(3.2));   // second: decay
+  EXPECT_DOUBLE_EQ(plateau.lr_at(10), 0.5);
+  LrSchedule restored(config);
+  restored.restore(plateau.state());
+  EXPECT_DOUBLE_EQ(restored.lr_at(10), 0.5);
+}
