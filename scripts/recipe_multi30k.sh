@@ -62,7 +62,8 @@ $nmt preprocess --config "$config" "${sets[@]}" --force
 if [ -n "$minutes" ]; then
   # Measure the step rate briefly, then give training the step budget that fits.
   $nmt train --config "$config" "${sets[@]}" --overwrite --set training.max_steps=60 --set training.log_every=20 \
-    --set training.valid_every=100000 --set training.valid_bleu=0 --log-level warn
+    --set training.valid_every=100000 --set training.valid_bleu=0 --set training.early_stopping_metric=loss \
+    --log-level warn
   rate=$(python3 -c "import json; r=[json.loads(l) for l in open('$model_dir/metrics.jsonl') if '\"train\"' in l][1:]; print(sum(x['seconds'] for x in r)/sum(20 for x in r))")
   steps=$(python3 -c "print(int($minutes*60/$rate*0.93))")
   echo "recipe: ${rate}s per step, so training.max_steps=$steps for about $minutes minutes"

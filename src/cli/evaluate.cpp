@@ -58,11 +58,8 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
     const LossTotal loss = corpus_loss(model.model, corpus, decoding.batch_size, device);
     report["loss"] = loss.mean();
     report["ppl"] = loss.perplexity();
-    SearchOptions search;
-    search.beam_size = options.beam > 0 ? options.beam : decoding.beam_size;
-    search.length_penalty = decoding.length_penalty;
-    search.max_len_a = decoding.max_len_a;
-    search.max_len_b = decoding.max_len_b;
+    SearchOptions search = search_options(decoding);
+    if (options.beam > 0) search.beam_size = options.beam;
     Translator translator(model, search, decoding.batch_size, false, device);
     for (const auto& translation : translator.translate(sources)) hypotheses.push_back(translation.candidates.front().text);
     report["beam"] = search.beam_size;

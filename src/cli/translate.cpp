@@ -22,14 +22,11 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
   const torch::Device device(options.device);
   LoadedModel model = load_model_dir(options.model, options.checkpoint, device);
   const auto& decoding = model.config.decoding;
-  SearchOptions search;
-  search.beam_size = options.beam > 0 ? options.beam : decoding.beam_size;
+  SearchOptions search = search_options(decoding);
+  if (options.beam > 0) search.beam_size = options.beam;
   search.nbest = options.nbest;
   if (search.nbest > search.beam_size)
     throw std::runtime_error("--nbest " + std::to_string(search.nbest) + " needs --beam of at least that size");
-  search.length_penalty = decoding.length_penalty;
-  search.max_len_a = decoding.max_len_a;
-  search.max_len_b = decoding.max_len_b;
   search.keep_attention = !options.attention_file.empty();
   const int64_t batch_size = options.batch_size > 0 ? options.batch_size : decoding.batch_size;
   Translator translator(model, search, batch_size, options.replace_unk, device);

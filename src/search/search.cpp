@@ -19,6 +19,15 @@ std::vector<float> row_of(const torch::Tensor& attention, int64_t row) {
 
 }  // namespace
 
+SearchOptions search_options(const DecodingConfig& decoding) {
+  SearchOptions options;
+  options.beam_size = decoding.beam_size;
+  options.length_penalty = decoding.length_penalty;
+  options.max_len_a = decoding.max_len_a;
+  options.max_len_b = decoding.max_len_b;
+  return options;
+}
+
 double gnmt_length_penalty(size_t length, double alpha) {
   return std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "config/config.hpp"
 #include "model/decoder.hpp"
 
 namespace nmt {
@@ -24,6 +25,9 @@ struct SearchOptions {
   int64_t max_len_b = 10;
   bool keep_attention = false;
 };
+
+// The search settings of a config's decoding section (beam_size, length penalty, length limits).
+SearchOptions search_options(const DecodingConfig& decoding);
 
 using StepFunction = std::function<DecoderOutput(DecoderState&, const torch::Tensor&)>;
 

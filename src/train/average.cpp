@@ -17,14 +17,7 @@ std::vector<std::string> select_checkpoints(const std::string& model_dir, const 
     for (const auto& [metric, step] : best)
       if (std::filesystem::exists(checkpoint_file(model_dir, step))) chosen.push_back(checkpoint_file(model_dir, step));
   } else {
-    std::vector<int64_t> steps;
-    for (const auto& entry : std::filesystem::directory_iterator(checkpoint_dir(model_dir))) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".pt")
-        steps.push_back(std::stoll(name.substr(5, name.size() - 8)));
-    }
-    std::sort(steps.rbegin(), steps.rend());
-    for (int64_t step : steps) chosen.push_back(checkpoint_file(model_dir, step));
+    for (int64_t step : checkpoint_steps(model_dir)) chosen.push_back(checkpoint_file(model_dir, step));
   }
   if (static_cast<int64_t>(chosen.size()) > count) chosen.resize(static_cast<size_t>(count));
   if (chosen.empty()) throw std::runtime_error("'" + model_dir + "' has no " + which + " checkpoints to average");

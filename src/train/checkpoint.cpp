@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "runtime/files.hpp"
@@ -109,6 +110,17 @@ std::string checkpoint_dir(const std::string& model_dir) { return model_dir + "/
 
 std::string checkpoint_file(const std::string& model_dir, int64_t step) {
   return checkpoint_dir(model_dir) + "/ckpt-" + std::to_string(step) + ".pt";
+}
+
+std::vector<int64_t> checkpoint_steps(const std::string& model_dir) {
+  std::vector<int64_t> steps;
+  for (const auto& entry : fs::directory_iterator(checkpoint_dir(model_dir))) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".pt")
+      steps.push_back(std::stoll(name.substr(5, name.size() - 8)));
+  }
+  std::sort(steps.rbegin(), steps.rend());
+  return steps;
 }
 
 std::optional<std::string> read_pointer(const std::string& model_dir, const std::string& pointer) {

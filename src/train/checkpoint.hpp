@@ -29,6 +29,8 @@ nlohmann::json read_checkpoint_meta(const std::string& path);
 // Model directory layout.
 std::string checkpoint_dir(const std::string& model_dir);
 std::string checkpoint_file(const std::string& model_dir, int64_t step);
+// Steps of the ckpt-<step>.pt files present, newest first.
+std::vector<int64_t> checkpoint_steps(const std::string& model_dir);
 // `pointer` is "latest" or "best": a text file holding a checkpoint file name.
 std::optional<std::string> read_pointer(const std::string& model_dir, const std::string& pointer);
 void write_pointer(const std::string& model_dir, const std::string& pointer, const std::string& checkpoint_path);

@@ -236,9 +236,8 @@ void Trainer::validate_and_checkpoint() {
   nlohmann::json record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1},
                            {"loss", loss.mean()}, {"ppl", loss.perplexity()}};
   if (config_.training.valid_bleu) {
-    SearchOptions search;
-    search.max_len_a = config_.decoding.max_len_a;
-    search.max_len_b = config_.decoding.max_len_b;
+    SearchOptions search = search_options(config_.decoding);
+    search.beam_size = 1;  // validation decodes greedily
     const auto hypotheses = decode_sequences(model_, valid_.src, search, config_.decoding.batch_size, device_);
     std::vector<std::string> outputs;
     for (const auto& best : hypotheses) {
@@ -289,13 +288,7 @@ void Trainer::checkpoint(std::optional<double> metric) {
 }
 
 void Trainer::prune_checkpoints() {
-  std::vector<int64_t> steps;
-  for (const auto& entry : fs::directory_iterator(checkpoint_dir(dir_))) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".pt")
-      steps.push_back(std::stoll(name.substr(5, name.size() - 8)));
-  }
-  std::sort(steps.rbegin(), steps.rend());
+  const std::vector<int64_t> steps = checkpoint_steps(dir_);
   for (size_t i = static_cast<size_t>(config_.training.keep_last); i < steps.size(); ++i) {
     const bool is_best = std::any_of(progress_.best_checkpoints.begin(), progress_.best_checkpoints.end(),
                                      [&](const auto& best) { return best.second == steps[i]; });
