@@ -83,86 +83,88 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
   const auto device = state.mask.device();
   const auto long_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
   state = state.select(torch::arange(batch_size, long_options).repeat_interleave(beam));
-  // Each live beam: its tokens so far, score and attention rows. Row b*beam+k of the state.
   struct Beam {
     std::vector<int32_t> tokens;
     double score = 0;
     std::vector<std::vector<float>> attention;
   };
+  struct Candidate {
+    double score;
+    int64_t beam_index;
+    int32_t token;
+  };
+  // Sentences still searching, in state row order: sentence active[a] owns rows a*beam .. a*beam+beam-1,
+  // of which the first beams[active[a]].size() are live. Finished sentences leave the batch.
+  std::vector<int64_t> active(static_cast<size_t>(batch_size));
+  for (int64_t b = 0; b < batch_size; ++b) active[static_cast<size_t>(b)] = b;
   std::vector<std::vector<Beam>> beams(static_cast<size_t>(batch_size), std::vector<Beam>(1));
   std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(batch_size));
-  std::vector<bool> done(static_cast<size_t>(batch_size), false);
   auto previous = torch::full({batch_size * beam}, kSos, long_options);
   const size_t wanted = static_cast<size_t>(std::max(options.nbest, beam));
-  for (int64_t t = 0;; ++t) {
+  for (int64_t t = 0; !active.empty(); ++t) {
     const auto out = step(state, previous);
-    const auto logp = torch::log_softmax(out.logits.to(torch::kFloat), -1);  // (B*beam, V)
-    const int64_t vocab = logp.size(1);
-    const auto top = logp.topk(std::min<int64_t>(2 * beam, vocab), -1);  // per row
+    const auto logp = torch::log_softmax(out.logits.to(torch::kFloat), -1);  // (rows, V)
+    const auto top = logp.topk(std::min<int64_t>(2 * beam, logp.size(1)), -1);
     const auto top_logp_cpu = std::get<0>(top).cpu(), top_token_cpu = std::get<1>(top).cpu();
     const auto top_logp = top_logp_cpu.accessor<float, 2>();
     const auto top_token = top_token_cpu.accessor<int64_t, 2>();
     const auto attention_cpu = options.keep_attention && out.attention.defined() ? out.attention.cpu() : torch::Tensor();
-    std::vector<int64_t> next_rows(static_cast<size_t>(batch_size * beam), 0);
-    std::vector<int64_t> next_tokens(static_cast<size_t>(batch_size * beam), kPad);
-    bool any_live = false;
-    for (int64_t b = 0; b < batch_size; ++b) {
+    std::vector<int64_t> next_rows, next_tokens, still_active;
+    for (size_t a = 0; a < active.size(); ++a) {
+      const int64_t b = active[a];
+      const auto base = static_cast<int64_t>(a) * beam;
       auto& sentence_beams = beams[static_cast<size_t>(b)];
-      if (done[static_cast<size_t>(b)]) continue;
-      struct Candidate {
-        double score;
-        int64_t beam_index;
-        int32_t token;
-      };
       std::vector<Candidate> candidates;
       for (size_t k = 0; k < sentence_beams.size(); ++k) {
-        const int64_t row = b * beam + static_cast<int64_t>(k);
+        const int64_t row = base + static_cast<int64_t>(k);
         for (int64_t j = 0; j < top_logp.size(1); ++j)
           candidates.push_back({sentence_beams[k].score + top_logp[row][j], static_cast<int64_t>(k),
                                 static_cast<int32_t>(top_token[row][j])});
       }
       std::stable_sort(candidates.begin(), candidates.end(),
-                       [](const Candidate& a, const Candidate& c) { return a.score > c.score; });
-      const bool last_step = t + 1 >= max_output_length(src_len[static_cast<size_t>(b)], options);
+                       [](const Candidate& x, const Candidate& y) { return x.score > y.score; });
+      const int64_t limit = max_output_length(src_len[static_cast<size_t>(b)], options);
+      const bool last_step = t + 1 >= limit;
+      auto& ended = finished[static_cast<size_t>(b)];
       std::vector<Beam> next;
+      std::vector<int64_t> parents;
       for (const auto& candidate : candidates) {
         if (static_cast<int64_t>(next.size()) >= beam) break;
         const Beam& parent = sentence_beams[static_cast<size_t>(candidate.beam_index)];
         Beam child{parent.tokens, candidate.score, parent.attention};
-        if (attention_cpu.defined()) child.attention.push_back(row_of(attention_cpu, b * beam + candidate.beam_index));
+        if (attention_cpu.defined()) child.attention.push_back(row_of(attention_cpu, base + candidate.beam_index));
         if (candidate.token == kEos || last_step) {
           if (candidate.token != kEos) child.tokens.push_back(candidate.token);
-          const double normalized =
-              child.score / gnmt_length_penalty(child.tokens.size() + 1, options.length_penalty);
-          finished[static_cast<size_t>(b)].push_back(
-              {std::move(child.tokens), child.score, normalized, std::move(child.attention)});
+          const double normalized = child.score / gnmt_length_penalty(child.tokens.size() + 1, options.length_penalty);
+          ended.push_back({std::move(child.tokens), child.score, normalized, std::move(child.attention)});
           continue;
         }
         child.tokens.push_back(candidate.token);
-        next_rows[static_cast<size_t>(b * beam) + next.size()] = b * beam + candidate.beam_index;
-        next_tokens[static_cast<size_t>(b * beam) + next.size()] = candidate.token;
+        parents.push_back(base + candidate.beam_index);
+        next_tokens.push_back(candidate.token);
         next.push_back(std::move(child));
       }
-      // A sentence is done when enough hypotheses ended, or no live beam can still win.
-      auto& ended = finished[static_cast<size_t>(b)];
+      // Done when enough hypotheses ended, or the best live beam, even at full length, cannot win.
       double best_finished = -INFINITY;
       for (const auto& h : ended) best_finished = std::max(best_finished, h.normalized);
       const bool cannot_improve =
           !next.empty() && ended.size() >= wanted &&
-          next.front().score / gnmt_length_penalty(static_cast<size_t>(max_output_length(src_len[static_cast<size_t>(b)], options)) + 1,
-                                                   options.length_penalty) < best_finished;
+          next.front().score / gnmt_length_penalty(static_cast<size_t>(limit) + 1, options.length_penalty) < best_finished;
       if (next.empty() || last_step || ended.size() >= wanted || cannot_improve) {
-        done[static_cast<size_t>(b)] = true;
-        for (size_t k = next.size(); k-- > 0;) next_rows[static_cast<size_t>(b * beam) + k] = b * beam;
-        next.clear();
-      } else {
-        any_live = true;
-        for (size_t k = next.size(); k < static_cast<size_t>(beam); ++k)
-          next_rows[static_cast<size_t>(b * beam) + k] = b * beam;  // padding rows, never read back
+        next_tokens.resize(next_tokens.size() - next.size());
+        sentence_beams.clear();
+        continue;
+      }
+      still_active.push_back(b);
+      next_rows.insert(next_rows.end(), parents.begin(), parents.end());
+      for (size_t k = next.size(); k < static_cast<size_t>(beam); ++k) {
+        next_rows.push_back(base);  // padding rows keep the block size; never read back
+        next_tokens.push_back(kPad);
       }
       sentence_beams = std::move(next);
     }
-    if (!any_live) break;
+    active.swap(still_active);
+    if (active.empty()) break;
     state = state.select(torch::tensor(next_rows, long_options));
     previous = torch::tensor(next_tokens, long_options);
   }
@@ -170,7 +172,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
   for (int64_t b = 0; b < batch_size; ++b) {
     auto& ended = finished[static_cast<size_t>(b)];
     std::stable_sort(ended.begin(), ended.end(),
-                     [](const Hypothesis& a, const Hypothesis& c) { return a.normalized > c.normalized; });
+                     [](const Hypothesis& x, const Hypothesis& y) { return x.normalized > y.normalized; });
     ended.resize(std::min(ended.size(), static_cast<size_t>(std::max<int64_t>(1, options.nbest))));
     results[static_cast<size_t>(b)] = std::move(ended);
   }
