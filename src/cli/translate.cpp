@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 
@@ -39,6 +40,7 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
   std::ostream& out = options.output == "-" ? std::cout : file_out;
   if (!options.attention_file.empty()) attention_out.open(options.attention_file);
   LineReader reader(options.input);
+  const auto start = std::chrono::steady_clock::now();
   // Interactive input is translated line by line; pipes and files in chunks of several batches.
   const bool interactive = options.input == "-" && isatty(STDIN_FILENO);
   const size_t chunk = interactive ? 1 : static_cast<size_t>(batch_size * 16);
@@ -70,6 +72,9 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
     out.flush();
   }
   if (!out) throw std::runtime_error("write error on '" + options.output + "'");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("translated {} lines in {:.2f} s ({:.1f} lines/s, model loading excluded)", index, seconds,
+               index / std::max(seconds, 1e-9));
   if (translator.truncated_lines() > 0)
     spdlog::warn("{} input lines were longer than max_len {} and were truncated", translator.truncated_lines(),
                  model.config.data.max_len);
