@@ -201,3 +201,23 @@ TEST(Average, IdenticalCheckpointsGiveTheInputAndTwoGiveTheirMean) {
   EXPECT_FALSE(torch::equal(pa[0], pb[0]));  // the two inputs really differ
   EXPECT_EQ(select_checkpoints(config.training.dir, "last", 1), std::vector<std::string>{second});
 }
+
+TEST(Trainer, KeepLastAndKeepBestPruneCheckpoints) {
+  const auto dir = test::scratch_dir("k");
+  Config config = tiny_training_config(dir);
+  config.training.max_steps = 10;
+  config.training.valid_every = 2;
+  config.training.keep_last = 2;
+  config.training.keep_best = 1;
+  preprocess(config, false);
+  ASSERT_EQ(train(config, {}), 0);
+  const auto steps = checkpoint_steps(config.training.dir);
+  const std::string best = read_pointer(config.training.dir, "best").value();
+  ASSERT_TRUE(fs::exists(best));
+  // The two newest, plus the best when it is older than those.
+  EXPECT_EQ(steps[0], 10);
+  EXPECT_EQ(steps[1], 8);
+  const bool best_is_recent = best == checkpoint_file(config.training.dir, 10) || best == checkpoint_file(config.training.dir, 8);
+  EXPECT_EQ(steps.size(), best_is_recent ? 2u : 3u);
+  EXPECT_EQ(read_pointer(config.training.dir, "latest").value(), checkpoint_file(config.training.dir, 10));
+}
