@@ -112,6 +112,16 @@ TEST(Cli, PreprocessTrainTranslateEvaluate) {
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(scored)["bleu"].get<double>(), report["bleu"].get<double>());
   EXPECT_GT(report["ppl"].get<double>(), 1.0);
 
+  // --set applies to the model directory's config: decoding keys change the search, model keys
+  // no longer match the checkpoint and are refused.
+  ASSERT_EQ(run_command(nmt_command("translate --set decoding.beam_size=3 --set decoding.max_len_b=1 --set decoding.max_len_a=0 --model " + dir +
+                                    "/model --input " + dir + "/in.txt 2>/dev/null"),
+                        &output),
+            0);
+  for (const auto& line : lines_of(output)) EXPECT_LE(std::count(line.begin(), line.end(), ' '), 0) << line;
+  EXPECT_EQ(run_command(nmt_command("translate --set model.emb_size=99 --model " + dir + "/model --input " + dir + "/in.txt"), &output), 1);
+  EXPECT_NE(output.find("model_config"), std::string::npos) << output;
+
   // nbest and scores formats.
   ASSERT_EQ(run_command(nmt_command("translate --model " + dir + "/model --input " + dir + "/in.txt --beam 3 --nbest 2 2>/dev/null"), &output), 0);
   EXPECT_EQ(lines_of(output).size(), 8u);  // 2 per non-empty line, 1 per empty line

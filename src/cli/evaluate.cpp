@@ -39,7 +39,7 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
     if (options.src.empty()) throw std::runtime_error("--model needs --src");
     start_command(globals);
     const torch::Device device(options.device);
-    LoadedModel model = load_model_dir(options.model, options.checkpoint, device);
+    LoadedModel model = load_model_dir(options.model, options.checkpoint, device, globals.overrides);
     std::vector<std::string> sources;
     for_each_pair(options.src, options.ref, [&](const std::string& s, const std::string& r, size_t) {
       sources.push_back(s);

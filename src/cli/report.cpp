@@ -17,7 +17,7 @@ void run_report(const ReportOptions& options, const GlobalOptions& globals) {
   start_command(globals);
   const auto metrics = read_metrics(options.model + "/metrics.jsonl");
   std::vector<AttentionExample> examples;
-  LoadedModel model = load_model_dir(options.model, "", torch::kCPU);
+  LoadedModel model = load_model_dir(options.model, "", torch::kCPU, globals.overrides);
   if (model.config.model.attention != "none" && options.sentences > 0) {
     std::vector<std::string> lines;
     LineReader reader(model.config.data.valid.src);

@@ -15,7 +15,8 @@ nlohmann::json model_identity(const Config& config, const std::string& vocab_dir
           {"tgt_vocab_hash", fnv1a_hex(read_text_file(vocab_path(vocab_dir, "tgt")))}};
 }
 
-LoadedModel load_model_dir(const std::string& dir, const std::string& checkpoint, const torch::Device& device) {
+LoadedModel load_model_dir(const std::string& dir, const std::string& checkpoint, const torch::Device& device,
+                           const std::vector<std::string>& overrides) {
   if (!std::filesystem::is_directory(dir)) throw std::runtime_error("model directory not found: '" + dir + "'");
   const std::string config_path = dir + "/config.yaml";
   if (!std::filesystem::exists(config_path))
@@ -24,7 +25,7 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& checkpoint
     if (!std::filesystem::exists(vocab_path(dir, side)))
       throw std::runtime_error("model directory '" + dir + "' has no vocabulary (" + vocab_path(dir, side) + ")");
   LoadedModel loaded;
-  loaded.config = load_config(config_path);
+  loaded.config = load_config(config_path, overrides);
   loaded.vocabs = load_vocabs(dir);
   loaded.src_tokenizer = load_tokenizer(dir, loaded.config.data.tokenizer, "src");
   loaded.tgt_tokenizer = load_tokenizer(dir, loaded.config.data.tokenizer, "tgt");

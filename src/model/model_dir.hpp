@@ -21,8 +21,10 @@ struct LoadedModel {
   nlohmann::json meta;
 };
 
-// Loads `checkpoint`, or the directory's best (else latest) checkpoint when empty.
-LoadedModel load_model_dir(const std::string& dir, const std::string& checkpoint, const torch::Device& device);
+// Loads `checkpoint`, or the directory's best (else latest) checkpoint when empty. `overrides`
+// (--set key=value) apply to the directory's config, e.g. decoding.length_penalty.
+LoadedModel load_model_dir(const std::string& dir, const std::string& checkpoint, const torch::Device& device,
+                           const std::vector<std::string>& overrides = {});
 // What a checkpoint must agree on with the model it is loaded into.
 nlohmann::json model_identity(const Config& config, const std::string& vocab_dir);
 
