@@ -33,6 +33,16 @@ Config tiny_training_config(const std::string& dir) {
   return config;
 }
 
+// Preprocesses the toy data and trains the tiny model for `steps` steps, validating every `valid_every`.
+Config trained_tiny_model(const std::string& dir, int64_t steps, int64_t valid_every) {
+  Config config = tiny_training_config(dir);
+  config.training.max_steps = steps;
+  config.training.valid_every = valid_every;
+  preprocess(config, false);
+  EXPECT_EQ(train(config, {}), 0);
+  return config;
+}
+
 std::map<int64_t, double> train_losses(const std::string& model_dir) {
   std::map<int64_t, double> losses;
   std::ifstream in(model_dir + "/metrics.jsonl");
@@ -114,11 +124,7 @@ TEST(Checkpoint, AtomicWriteKeepsPreviousFileOnFailure) {
 
 TEST(Checkpoint, FailedSaveLeavesLatestValidAndCorruptFilesAreReported) {
   const auto dir = test::scratch_dir("c");
-  Config config = tiny_training_config(dir);
-  config.training.max_steps = 2;
-  config.training.valid_every = 2;
-  preprocess(config, false);
-  ASSERT_EQ(train(config, {}), 0);
+  const Config config = trained_tiny_model(dir, 2, 2);
   const std::string latest = read_pointer(config.training.dir, "latest").value();
   LoadedModel loaded = load_model_dir(config.training.dir, "", torch::kCPU);
   // A save into an unwritable place fails cleanly and does not touch the existing checkpoint.
@@ -180,11 +186,7 @@ TEST(Trainer, SigtermWritesResumableCheckpoint) {
 
 TEST(Average, IdenticalCheckpointsGiveTheInputAndTwoGiveTheirMean) {
   const auto dir = test::scratch_dir("a");
-  Config config = tiny_training_config(dir);
-  config.training.max_steps = 4;
-  config.training.valid_every = 2;
-  preprocess(config, false);
-  ASSERT_EQ(train(config, {}), 0);
+  const Config config = trained_tiny_model(dir, 4, 2);
   const std::string first = checkpoint_file(config.training.dir, 2), second = checkpoint_file(config.training.dir, 4);
   average_checkpoints(config.training.dir, {second, second}, dir + "/same.pt");
   average_checkpoints(config.training.dir, {first, second}, dir + "/mean.pt");

@@ -144,13 +144,8 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
         next_tokens.push_back(candidate.token);
         next.push_back(std::move(child));
       }
-      // Done when enough hypotheses ended, or the best live beam, even at full length, cannot win.
-      double best_finished = -INFINITY;
-      for (const auto& h : ended) best_finished = std::max(best_finished, h.normalized);
-      const bool cannot_improve =
-          !next.empty() && ended.size() >= wanted &&
-          next.front().score / gnmt_length_penalty(static_cast<size_t>(limit) + 1, options.length_penalty) < best_finished;
-      if (next.empty() || last_step || ended.size() >= wanted || cannot_improve) {
+      // Done when enough hypotheses ended (the standard stopping rule) or nothing is left to extend.
+      if (next.empty() || last_step || ended.size() >= wanted) {
         next_tokens.resize(next_tokens.size() - next.size());
         sentence_beams.clear();
         continue;
