@@ -167,3 +167,27 @@ TEST(Model, TiedEmbeddingsShareTheOutputMatrix) {
   // Rows of target words that never appear as decoder inputs still get gradient: through the output layer.
   EXPECT_GT(embedding.grad()[19].abs().sum().item<float>(), 0.0f);
 }
+
+TEST(FusedLstm, MatchesTorchLstmForwardAndBackward) {
+  torch::manual_seed(0);
+  Recurrent rnn(RecurrentOptions{"lstm", 6, 10, 2, false, 0.0});
+  const auto x = torch::randn({7, 3, 6}, torch::requires_grad());
+  const RnnState initial{torch::randn({2, 3, 10}, torch::requires_grad()), torch::randn({2, 3, 10}, torch::requires_grad())};
+  const auto w_out = torch::randn({7, 3, 10}), w_h = torch::randn({2, 3, 10}), w_c = torch::randn({2, 3, 10});
+  std::vector<std::vector<torch::Tensor>> results;
+  for (const bool fused : {true, false}) {
+    set_fused_recurrent_enabled(fused);
+    rnn->zero_grad();
+    for (const auto& t : {x, initial.h, initial.c}) t.mutable_grad() = torch::Tensor();
+    auto [output, final] = rnn->forward(x, initial);
+    ((output * w_out).sum() + (final.h * w_h).sum() + (final.c * w_c).sum()).backward();
+    std::vector<torch::Tensor> values{output.detach(), final.h.detach(), final.c.detach(), x.grad(), initial.h.grad(),
+                                      initial.c.grad()};
+    for (const auto& parameter : rnn->parameters()) values.push_back(parameter.grad().clone());
+    results.push_back(values);
+  }
+  set_fused_recurrent_enabled(true);
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (size_t i = 0; i < results[0].size(); ++i)
+    EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], 1e-5, 1e-5)) << "value " << i;
+}

@@ -128,7 +128,7 @@ TEST(Checkpoint, FailedSaveLeavesLatestValidAndCorruptFilesAreReported) {
   const std::string latest = read_pointer(config.training.dir, "latest").value();
   LoadedModel loaded = load_model_dir(config.training.dir, "", torch::kCPU);
   // A save into an unwritable place fails cleanly and does not touch the existing checkpoint.
-  EXPECT_THROW(save_checkpoint(dir + "/no/such/dir/ckpt.pt", loaded.model, nullptr, loaded.meta), std::runtime_error);
+  EXPECT_THROW(save_checkpoint(dir + "/no/such/dir/ckpt.pt", *loaded.model, nullptr, loaded.meta), std::runtime_error);
   EXPECT_NO_THROW(load_model_dir(config.training.dir, latest, torch::kCPU));
   // A truncated checkpoint gives a clear error.
   const std::string truncated = dir + "/truncated.pt";

@@ -24,5 +24,6 @@ void setup_evaluate(CLI::App& app, GlobalOptions& globals);
 void setup_info(CLI::App& app, GlobalOptions& globals);
 void setup_average(CLI::App& app, GlobalOptions& globals);
 void setup_report(CLI::App& app, GlobalOptions& globals);
+void setup_generate(CLI::App& app, GlobalOptions& globals);
 
 }  // namespace nmt

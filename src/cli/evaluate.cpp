@@ -3,6 +3,7 @@
 #include "cli/commands.hpp"
 #include "data/encode.hpp"
 #include "data/parallel_reader.hpp"
+#include "eval/lm_loss.hpp"
 #include "eval/perplexity.hpp"
 #include "eval/sacrebleu.hpp"
 #include "search/translator.hpp"
@@ -12,19 +13,40 @@ namespace nmt {
 namespace {
 
 struct EvaluateOptions {
-  std::string model, checkpoint, src, ref, hyp, tokenize = "13a", device = "cpu";
+  std::string model, checkpoint, src, ref, hyp, text, tokenize = "13a", device = "cpu";
   int64_t beam = 0;
   bool lowercase = false, json = false;
 };
 
-std::vector<std::string> read_lines(const std::string& path) {
-  LineReader reader(path);
-  std::vector<std::string> lines;
-  for (std::string line; reader.next(line);) lines.push_back(line);
-  return lines;
+// Language model: loss, perplexity (and bits per character) of a text, in the training mode.
+void evaluate_language_model(const EvaluateOptions& options, const GlobalOptions& globals) {
+  if (options.model.empty()) throw std::runtime_error("--text needs --model");
+  start_command(globals);
+  const torch::Device device(options.device);
+  LoadedModel model = load_model_dir(options.model, options.checkpoint, device, globals.overrides);
+  require_task(model, "lm", options.model, "score translations with --src and --ref");
+  Sequences lines;
+  LineReader reader(options.text);
+  for (std::string line; reader.next(line);) lines.push_back(lookup_ids(model.tgt_tokenizer->tokenize(line), model.vocabs.tgt));
+  const auto& config = model.config;
+  const LossTotal loss =
+      config.training.lm_mode == "stream"
+          ? stream_loss(model.language_model, TokenStreams(lines, config.decoding.batch_size), config.training.bptt, device)
+          : sentence_loss(model.language_model, sentence_sequences(lines, config.data.max_len), config.decoding.batch_size,
+                          device);
+  nlohmann::json report = lm_loss_report(loss, config.data.tokenizer.type == "char");
+  report["lines"] = lines.size();
+  if (options.json) {
+    std::cout << report.dump() << '\n';
+    return;
+  }
+  std::printf("loss = %.4f nats/token, perplexity = %.2f over %lld tokens\n", loss.mean(), loss.perplexity(),
+              static_cast<long long>(loss.tokens));
+  if (report.contains("bpc")) std::printf("bits per character = %.4f\n", report["bpc"].get<double>());
 }
 
 void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) {
+  if (!options.text.empty()) return evaluate_language_model(options, globals);
   if (options.ref.empty()) throw std::runtime_error("--ref is required");
   if (options.hyp.empty() == options.model.empty())
     throw std::runtime_error("give either --hyp (score translations) or --model with --src (translate and score)");
@@ -40,6 +62,7 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
     start_command(globals);
     const torch::Device device(options.device);
     LoadedModel model = load_model_dir(options.model, options.checkpoint, device, globals.overrides);
+    require_task(model, "nmt", options.model, "evaluate a language model with --text");
     std::vector<std::string> sources;
     for_each_pair(options.src, options.ref, [&](const std::string& s, const std::string& r, size_t) {
       sources.push_back(s);
@@ -97,12 +120,14 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
 
 void setup_evaluate(CLI::App& app, GlobalOptions& globals) {
   auto options = std::make_shared<EvaluateOptions>();
-  auto* command = app.add_subcommand("evaluate", "BLEU/chrF (sacreBLEU-identical), loss and perplexity");
+  auto* command = app.add_subcommand(
+      "evaluate", "BLEU/chrF (sacreBLEU-identical), loss and perplexity; loss, perplexity and bits/char of a language model");
   command->add_option("--model", options->model, "training directory: translate --src and score it");
   command->add_option("--checkpoint", options->checkpoint, "a specific checkpoint (default: best)");
   command->add_option("--src", options->src, "source text to translate");
   command->add_option("--ref", options->ref, "reference translations");
   command->add_option("--hyp", options->hyp, "existing translations to score (no model needed)");
+  command->add_option("--text", options->text, "language model: text to compute loss, perplexity and bits/char on");
   command->add_option("--beam", options->beam, "beam size (default: decoding.beam_size)")->check(CLI::PositiveNumber);
   command->add_option("--tokenize", options->tokenize, "BLEU tokenizer, as sacreBLEU")
       ->check(CLI::IsMember({"13a", "none"}));

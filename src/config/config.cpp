@@ -33,14 +33,18 @@ std::vector<Field> fields_of(Config& c) {
   auto& t = c.training;
   auto& g = c.decoding;
   return {
+      {"task", &c.task, 0, 0, {"nmt", "lm"}},
       {"data.train.src", &d.train.src},
       {"data.train.tgt", &d.train.tgt},
       {"data.valid.src", &d.valid.src},
       {"data.valid.tgt", &d.valid.tgt},
       {"data.test.src", &d.test.src},
       {"data.test.tgt", &d.test.tgt},
+      {"data.train.text", &d.train.text},
+      {"data.valid.text", &d.valid.text},
+      {"data.test.text", &d.test.text},
       {"data.dir", &d.dir},
-      {"data.tokenizer.type", &d.tokenizer.type, 0, 0, {"whitespace", "word", "sentencepiece"}},
+      {"data.tokenizer.type", &d.tokenizer.type, 0, 0, {"whitespace", "word", "char", "sentencepiece"}},
       {"data.tokenizer.lowercase", &d.tokenizer.lowercase},
       {"data.tokenizer.vocab_size", &d.tokenizer.vocab_size, 8, 1e7},
       {"data.tokenizer.model_type", &d.tokenizer.model_type, 0, 0, {"bpe", "unigram"}},
@@ -91,6 +95,9 @@ std::vector<Field> fields_of(Config& c) {
       {"training.patience", &t.patience, 0, 1e9},
       {"training.keep_last", &t.keep_last, 1, 1e6},
       {"training.keep_best", &t.keep_best, 0, 1e6},
+      {"training.lm_mode", &t.lm_mode, 0, 0, {"stream", "sentence"}},
+      {"training.bptt", &t.bptt, 2, 1e6},
+      {"training.bptt_jitter", &t.bptt_jitter, 0, 1e6},
       {"decoding.batch_size", &g.batch_size, 1, 1e6},
       {"decoding.beam_size", &g.beam_size, 1, 1000},
       {"decoding.length_penalty", &g.length_penalty, 0, 10},
@@ -220,6 +227,14 @@ void validate_combinations(const Config& c) {
                       std::to_string(m.emb_size) + ") equal to dec_hidden (" + std::to_string(m.dec_hidden) + ")");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
+  if (c.task == "lm") {
+    if (m.attention != "none")
+      throw ConfigError(c.source_path + ": key 'model.attention': a language model (task: lm) has no attention; use none");
+    const auto& metric = c.training.early_stopping_metric;
+    if (metric == "bleu" || metric == "chrf")
+      throw ConfigError(c.source_path + ": key 'training.early_stopping_metric': '" + metric +
+                        "' needs translations; a language model (task: lm) stops on loss or ppl");
+  }
 }
 
 }  // namespace
@@ -250,6 +265,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     const YAML::Node node = lookup(root, field.path);
     if (node.IsDefined() && !node.IsNull()) read_field(field, node, source_name);
   }
+  // A language model is the decoder alone: attention defaults to none there.
+  if (config.task == "lm" && !lookup(root, "model.attention").IsDefined()) config.model.attention = "none";
   validate_combinations(config);
   return config;
 }

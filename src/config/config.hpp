@@ -6,13 +6,15 @@
 
 namespace nmt {
 
+// One split's files: src/tgt for translation, text for a language model.
 struct ParallelPaths {
   std::string src;
   std::string tgt;
+  std::string text;
 };
 
 struct TokenizerConfig {
-  std::string type = "word";  // whitespace | word | sentencepiece
+  std::string type = "word";  // whitespace | word | char | sentencepiece
   bool lowercase = false;
   int64_t vocab_size = 8000;  // sentencepiece only
   std::string model_type = "bpe";  // sentencepiece: bpe | unigram
@@ -79,6 +81,10 @@ struct TrainingConfig {
   int64_t patience = 0;  // 0 = no early stopping
   int64_t keep_last = 3;
   int64_t keep_best = 1;
+  // Language models only.
+  std::string lm_mode = "stream";  // stream (truncated BPTT over one token stream) | sentence
+  int64_t bptt = 128;              // stream: tokens per window
+  double bptt_jitter = 0.0;        // stream: std-dev of the window length (AWD-LSTM style); 0 = fixed
 };
 
 struct DecodingConfig {
@@ -90,6 +96,7 @@ struct DecodingConfig {
 };
 
 struct Config {
+  std::string task = "nmt";  // nmt | lm
   DataConfig data;
   ModelConfig model;
   TrainingConfig training;

@@ -4,7 +4,16 @@
 
 namespace nmt {
 
-Vocabs load_vocabs(const std::string& dir) {
+std::vector<std::string> vocab_sides(const std::string& task) {
+  if (task == "lm") return {"text"};
+  return {"src", "tgt"};
+}
+
+Vocabs load_vocabs(const std::string& dir, const std::string& task) {
+  if (task == "lm") {
+    const Vocab text = Vocab::load(vocab_path(dir, "text"));
+    return {text, text};
+  }
   return {Vocab::load(vocab_path(dir, "src")), Vocab::load(vocab_path(dir, "tgt"))};
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "data/corpus.hpp"
@@ -21,7 +22,10 @@ inline std::string reference_path(const std::string& dir, const std::string& spl
   return dir + "/" + split + ".ref.txt";
 }
 
-Vocabs load_vocabs(const std::string& dir);
+// The vocabulary files of a task: src and tgt for translation, one text vocabulary for a language model.
+std::vector<std::string> vocab_sides(const std::string& task);
+// For a language model both members are its text vocabulary.
+Vocabs load_vocabs(const std::string& dir, const std::string& task = "nmt");
 ParallelCorpus load_split(const std::string& dir, const std::string& split);
 // The tokenizer of one side ("src" or "tgt"), with its SentencePiece model from `dir` if used.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const TokenizerConfig& config, const std::string& side);

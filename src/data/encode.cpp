@@ -31,4 +31,12 @@ std::vector<int32_t> encode_target(const std::vector<std::string>& tokens, const
   return wrap_target(lookup_ids(tokens, vocab), max_len);
 }
 
+Sequences sentence_sequences(const Sequences& lines, int64_t max_len) {
+  Sequences sentences;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines.length(i) > 0)
+      sentences.push_back(wrap_target({lines.data(i), lines.data(i) + lines.length(i)}, max_len));
+  return sentences;
+}
+
 }  // namespace nmt

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "data/corpus.hpp"
 #include "data/vocab.hpp"
 
 namespace nmt {
@@ -17,5 +18,7 @@ std::vector<int32_t> wrap_target(const std::vector<int32_t>& ids, int64_t max_le
 std::vector<int32_t> encode_source(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len);
 // Target: SOS + ids of tokens[:max_len-2] + EOS.
 std::vector<int32_t> encode_target(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len);
+// Sentence language models: each non-empty line as a target, SOS + ids[:max_len-2] + EOS.
+Sequences sentence_sequences(const Sequences& lines, int64_t max_len);
 
 }  // namespace nmt

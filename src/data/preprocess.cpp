@@ -13,7 +13,11 @@
 #include "data/corpus.hpp"
 #include "data/data_dir.hpp"
 #include "data/encode.hpp"
+#include "data/corpus_stats.hpp"
 #include "data/parallel_reader.hpp"
+#include "data/preprocess_text.hpp"
+#include "data/spm_training.hpp"
+#include "data/token_interner.hpp"
 #include "runtime/files.hpp"
 #include "runtime/parallel.hpp"
 #include "text/line_reader.hpp"
@@ -24,41 +28,6 @@ namespace fs = std::filesystem;
 namespace nmt {
 namespace {
 
-struct SideStats {
-  int64_t tokens = 0;
-  int64_t unknown = 0;
-  int64_t truncated = 0;
-  std::map<int64_t, int64_t> length_histogram;  // bounded by distinct lengths, not corpus size
-
-  // `ids`: the whole sentence before truncation; `kept`: how many of them survive it.
-  void add(const std::vector<int32_t>& ids, size_t kept) {
-    length_histogram[static_cast<int64_t>(ids.size())]++;
-    truncated += ids.size() > kept;
-    for (size_t i = 0; i < std::min(kept, ids.size()); ++i) unknown += ids[i] == kUnk;
-    tokens += static_cast<int64_t>(std::min(kept, ids.size()));
-  }
-  nlohmann::json to_json() const {
-    nlohmann::json percentiles;
-    int64_t total = 0;
-    for (const auto& [length, count] : length_histogram) total += count;
-    for (int p : {50, 90, 95, 99, 100}) {
-      const int64_t rank = std::max<int64_t>(1, (total * p + 99) / 100);
-      int64_t seen = 0, value = 0;
-      for (const auto& [length, count] : length_histogram) {
-        seen += count;
-        value = length;
-        if (seen >= rank) break;
-      }
-      percentiles[p == 100 ? "max" : "p" + std::to_string(p)] = value;
-    }
-    return {{"tokens", tokens},
-            {"unk", unknown},
-            {"unk_rate", tokens ? static_cast<double>(unknown) / tokens : 0.0},
-            {"truncated", truncated},
-            {"length_percentiles", percentiles}};
-  }
-};
-
 struct Tokenizers {
   std::unique_ptr<Tokenizer> src, tgt;
 };
@@ -68,67 +37,21 @@ void require_file(const std::string& path, const std::string& key) {
   if (!fs::exists(path)) throw std::runtime_error("file not found: '" + path + "' (from config key '" + key + "')");
 }
 
-// SentencePiece learns from (optionally lowercased) training text written to a scratch file.
 Tokenizers train_sentencepiece_models(const Config& config, const std::string& out_dir) {
   const auto& data = config.data;
-  auto write_text = [&](const std::string& path, const std::vector<std::string>& sources) {
-    std::ofstream out(path, std::ios::binary);
-    for (const auto& source : sources) {
-      LineReader reader(source);
-      for (std::string line; reader.next(line);) out << (data.tokenizer.lowercase ? lowercase_utf8(line) : line) << '\n';
-    }
-    if (!out.flush()) throw std::runtime_error("write error on '" + path + "' (disk full?)");
-  };
-  const std::string scratch = out_dir + "/spm-input.txt";
   if (data.vocab.shared) {
-    write_text(scratch, {data.train.src, data.train.tgt});
-    train_sentencepiece(scratch, out_dir + "/spm.src", data.tokenizer);
+    train_side_sentencepiece({data.train.src, data.train.tgt}, out_dir, "src", data.tokenizer);
     fs::copy_file(spm_path(out_dir, "src"), spm_path(out_dir, "tgt"));
   } else {
-    for (const std::string side : {"src", "tgt"}) {
-      write_text(scratch, {side == "src" ? data.train.src : data.train.tgt});
-      train_sentencepiece(scratch, out_dir + "/spm." + side, data.tokenizer);
-    }
+    train_side_sentencepiece({data.train.src}, out_dir, "src", data.tokenizer);
+    train_side_sentencepiece({data.train.tgt}, out_dir, "tgt", data.tokenizer);
   }
-  fs::remove(scratch);
-  for (const std::string side : {"src", "tgt"}) fs::remove(out_dir + "/spm." + side + ".vocab");
   return {load_tokenizer(out_dir, data.tokenizer, "src"), load_tokenizer(out_dir, data.tokenizer, "tgt")};
 }
 
 bool is_long(size_t src_length, size_t tgt_length, int64_t max_len) {
   return static_cast<int64_t>(src_length) > max_len || static_cast<int64_t>(tgt_length) > max_len - 2;
 }
-
-// Token strings -> provisional ids in first-seen order, with counts: the training text is
-// tokenized once, and the final vocabulary ids are a remapping of these.
-class TokenInterner {
- public:
-  std::vector<int32_t> intern(const std::vector<std::string>& tokens) {
-    std::vector<int32_t> ids(tokens.size());
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      auto [it, inserted] = ids_.try_emplace(tokens[i], static_cast<int32_t>(counts_.size()));
-      if (inserted) counts_.push_back(0), tokens_.push_back(&it->first);
-      ++counts_[static_cast<size_t>(it->second)];
-      ids[i] = it->second;
-    }
-    return ids;
-  }
-  std::unordered_map<std::string, int64_t> counts() const {
-    std::unordered_map<std::string, int64_t> counts;
-    for (size_t i = 0; i < counts_.size(); ++i) counts[*tokens_[i]] = counts_[i];
-    return counts;
-  }
-  std::vector<int32_t> remap_to(const Vocab& vocab) const {
-    std::vector<int32_t> mapping(tokens_.size());
-    for (size_t i = 0; i < tokens_.size(); ++i) mapping[i] = vocab.id(*tokens_[i]);
-    return mapping;
-  }
-
- private:
-  std::unordered_map<std::string, int32_t> ids_;
-  std::vector<const std::string*> tokens_;
-  std::vector<int64_t> counts_;
-};
 
 // A scratch file of length-prefixed id sequences, written then read back once, in order.
 class IdSpool {
@@ -228,91 +151,113 @@ void check_existing_output(const std::string& dir, const std::string& hash, bool
                              "' was made from a different data config; use --force to replace it");
 }
 
-}  // namespace
-
-std::string data_config_hash(const Config& config) { return fnv1a_hex(dump_section(config, "data")); }
-
-nlohmann::json preprocess(const Config& config, bool force) {
+// Tokenizes, builds the vocabularies and encodes every split of parallel data into `out_dir`.
+nlohmann::json encode_parallel_splits(const Config& config, const std::string& tmp_dir) {
   const auto& data = config.data;
+  const bool has_test = !data.test.src.empty() || !data.test.tgt.empty();
+  Tokenizers tokenizers = data.tokenizer.type == "sentencepiece"
+                              ? train_sentencepiece_models(config, tmp_dir)
+                              : Tokenizers{make_tokenizer(data.tokenizer), make_tokenizer(data.tokenizer)};
+  // One tokenization pass over train: provisional ids go to scratch files, counts to interners.
+  TokenInterner src_interner, tgt_interner_separate;
+  TokenInterner& tgt_interner = data.vocab.shared ? src_interner : tgt_interner_separate;
+  IdSpool src_spool(tmp_dir + "/train.src.spool"), tgt_spool(tmp_dir + "/train.tgt.spool");
+  int64_t lines = 0, kept = 0, dropped_empty = 0, dropped_long = 0;
+  std::vector<std::vector<std::string>> src_tokens, tgt_tokens;
+  for_each_pair_block(data.train.src, data.train.tgt, 8192, [&](const auto& src_lines, const auto& tgt_lines) {
+    src_tokens.resize(src_lines.size());
+    tgt_tokens.resize(src_lines.size());
+    parallel_chunks(src_lines.size(), [&](size_t begin, size_t end) {  // tokenizers are stateless
+      for (size_t i = begin; i < end; ++i) {
+        src_tokens[i] = tokenizers.src->tokenize(src_lines[i]);
+        tgt_tokens[i] = tokenizers.tgt->tokenize(tgt_lines[i]);
+      }
+    });
+    for (size_t i = 0; i < src_lines.size(); ++i) {
+      ++lines;
+      if (src_tokens[i].empty() || tgt_tokens[i].empty()) {
+        ++dropped_empty;
+      } else if (data.drop_long && is_long(src_tokens[i].size(), tgt_tokens[i].size(), data.max_len)) {
+        ++dropped_long;
+      } else {
+        src_spool.write(src_interner.intern(src_tokens[i]));
+        tgt_spool.write(tgt_interner.intern(tgt_tokens[i]));
+        ++kept;
+      }
+    }
+  });
+  if (kept == 0)
+    throw std::runtime_error("the training set is empty after filtering ('" + data.train.src + "', " +
+                             std::to_string(lines) + " lines read)");
+  Vocabs vocabs{Vocab::build(src_interner.counts(), data.vocab.min_freq, data.vocab.max_size),
+                Vocab::build(tgt_interner.counts(), data.vocab.min_freq, data.vocab.max_size)};
+  vocabs.src.save(vocab_path(tmp_dir, "src"));
+  vocabs.tgt.save(vocab_path(tmp_dir, "tgt"));
+
+  nlohmann::json manifest = {{"vocab", {{"src", vocabs.src.size()}, {"tgt", vocabs.tgt.size()}, {"shared", data.vocab.shared}}}};
+  {
+    const auto src_mapping = src_interner.remap_to(vocabs.src), tgt_mapping = tgt_interner.remap_to(vocabs.tgt);
+    SplitWriter writer(tmp_dir, "train", data.max_len);
+    src_spool.rewind();
+    tgt_spool.rewind();
+    std::vector<int32_t> src_ids, tgt_ids;
+    for (int64_t i = 0; i < kept; ++i) {
+      src_spool.read(src_ids);
+      tgt_spool.read(tgt_ids);
+      for (auto& id : src_ids) id = src_mapping[static_cast<size_t>(id)];
+      for (auto& id : tgt_ids) id = tgt_mapping[static_cast<size_t>(id)];
+      writer.add(src_ids, tgt_ids, "");
+    }
+    manifest["splits"]["train"] = writer.finish(lines, dropped_empty, dropped_long);
+  }
+  manifest["splits"]["valid"] = encode_heldout_split(config, "valid", data.valid, tokenizers, vocabs, tmp_dir);
+  if (has_test) manifest["splits"]["test"] = encode_heldout_split(config, "test", data.test, tokenizers, vocabs, tmp_dir);
+  return manifest;
+}
+
+void require_split_files(const Config& config) {
+  const auto& data = config.data;
+  if (config.task == "lm") {
+    require_file(data.train.text, "data.train.text");
+    require_file(data.valid.text, "data.valid.text");
+    if (!data.test.text.empty()) require_file(data.test.text, "data.test.text");
+    return;
+  }
   require_file(data.train.src, "data.train.src");
   require_file(data.train.tgt, "data.train.tgt");
   require_file(data.valid.src, "data.valid.src");
   require_file(data.valid.tgt, "data.valid.tgt");
-  const bool has_test = !data.test.src.empty() || !data.test.tgt.empty();
-  if (has_test) {
+  if (!data.test.src.empty() || !data.test.tgt.empty()) {
     require_file(data.test.src, "data.test.src");
     require_file(data.test.tgt, "data.test.tgt");
   }
+}
+
+}  // namespace
+
+std::string data_config_hash(const Config& config) {
+  const std::string data = dump_section(config, "data");
+  return fnv1a_hex(config.task == "nmt" ? data : data + "task: " + config.task);
+}
+
+nlohmann::json preprocess(const Config& config, bool force) {
+  require_split_files(config);
   const std::string hash = data_config_hash(config);
-  const std::string final_dir = fs::path(data.dir).lexically_normal().string();
+  const std::string final_dir = fs::path(config.data.dir).lexically_normal().string();
   check_existing_output(final_dir, hash, force);
 
   const std::string tmp_dir = final_dir + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp_dir);
   fs::create_directories(tmp_dir);
   try {
-    Tokenizers tokenizers = data.tokenizer.type == "sentencepiece"
-                                ? train_sentencepiece_models(config, tmp_dir)
-                                : Tokenizers{make_tokenizer(data.tokenizer), make_tokenizer(data.tokenizer)};
-    // One tokenization pass over train: provisional ids go to scratch files, counts to interners.
-    TokenInterner src_interner, tgt_interner_separate;
-    TokenInterner& tgt_interner = data.vocab.shared ? src_interner : tgt_interner_separate;
-    IdSpool src_spool(tmp_dir + "/train.src.spool"), tgt_spool(tmp_dir + "/train.tgt.spool");
-    int64_t lines = 0, kept = 0, dropped_empty = 0, dropped_long = 0;
-    std::vector<std::vector<std::string>> src_tokens, tgt_tokens;
-    for_each_pair_block(data.train.src, data.train.tgt, 8192, [&](const auto& src_lines, const auto& tgt_lines) {
-      src_tokens.resize(src_lines.size());
-      tgt_tokens.resize(src_lines.size());
-      parallel_chunks(src_lines.size(), [&](size_t begin, size_t end) {  // tokenizers are stateless
-        for (size_t i = begin; i < end; ++i) {
-          src_tokens[i] = tokenizers.src->tokenize(src_lines[i]);
-          tgt_tokens[i] = tokenizers.tgt->tokenize(tgt_lines[i]);
-        }
-      });
-      for (size_t i = 0; i < src_lines.size(); ++i) {
-        ++lines;
-        if (src_tokens[i].empty() || tgt_tokens[i].empty()) {
-          ++dropped_empty;
-        } else if (data.drop_long && is_long(src_tokens[i].size(), tgt_tokens[i].size(), data.max_len)) {
-          ++dropped_long;
-        } else {
-          src_spool.write(src_interner.intern(src_tokens[i]));
-          tgt_spool.write(tgt_interner.intern(tgt_tokens[i]));
-          ++kept;
-        }
-      }
-    });
-    if (kept == 0)
-      throw std::runtime_error("the training set is empty after filtering ('" + data.train.src + "', " +
-                               std::to_string(lines) + " lines read)");
-    Vocabs vocabs{Vocab::build(src_interner.counts(), data.vocab.min_freq, data.vocab.max_size),
-                  Vocab::build(tgt_interner.counts(), data.vocab.min_freq, data.vocab.max_size)};
-    vocabs.src.save(vocab_path(tmp_dir, "src"));
-    vocabs.tgt.save(vocab_path(tmp_dir, "tgt"));
-
-    nlohmann::json manifest = {{"format_version", kDataFormatVersion},
-                               {"config_hash", hash},
-                               {"tokenizer", data.tokenizer.type},
-                               {"lowercase", data.tokenizer.lowercase},
-                               {"max_len", data.max_len},
-                               {"vocab", {{"src", vocabs.src.size()}, {"tgt", vocabs.tgt.size()}, {"shared", data.vocab.shared}}}};
-    {
-      const auto src_mapping = src_interner.remap_to(vocabs.src), tgt_mapping = tgt_interner.remap_to(vocabs.tgt);
-      SplitWriter writer(tmp_dir, "train", data.max_len);
-      src_spool.rewind();
-      tgt_spool.rewind();
-      std::vector<int32_t> src_ids, tgt_ids;
-      for (int64_t i = 0; i < kept; ++i) {
-        src_spool.read(src_ids);
-        tgt_spool.read(tgt_ids);
-        for (auto& id : src_ids) id = src_mapping[static_cast<size_t>(id)];
-        for (auto& id : tgt_ids) id = tgt_mapping[static_cast<size_t>(id)];
-        writer.add(src_ids, tgt_ids, "");
-      }
-      manifest["splits"]["train"] = writer.finish(lines, dropped_empty, dropped_long);
-    }
-    manifest["splits"]["valid"] = encode_heldout_split(config, "valid", data.valid, tokenizers, vocabs, tmp_dir);
-    if (has_test) manifest["splits"]["test"] = encode_heldout_split(config, "test", data.test, tokenizers, vocabs, tmp_dir);
+    nlohmann::json manifest = config.task == "lm" ? encode_text_splits(config, tmp_dir)
+                                                  : encode_parallel_splits(config, tmp_dir);
+    manifest["format_version"] = kDataFormatVersion;
+    manifest["task"] = config.task;
+    manifest["config_hash"] = hash;
+    manifest["tokenizer"] = config.data.tokenizer.type;
+    manifest["lowercase"] = config.data.tokenizer.lowercase;
+    manifest["max_len"] = config.data.max_len;
     write_text_atomically(tmp_dir + "/manifest.json", manifest.dump(2) + "\n");
     write_text_atomically(tmp_dir + "/config.yaml", dump_config(config));
 
@@ -330,6 +275,7 @@ nlohmann::json preprocess(const Config& config, bool force) {
 }
 
 std::string manifest_summary(const nlohmann::json& manifest) {
+  if (manifest.value("task", "nmt") == "lm") return text_manifest_summary(manifest);
   std::ostringstream out;
   out << "vocabulary: src " << manifest["vocab"]["src"] << ", tgt " << manifest["vocab"]["tgt"]
       << (manifest["vocab"]["shared"].get<bool>() ? " (shared)" : "") << "\n";

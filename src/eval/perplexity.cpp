@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "data/vocab.hpp"
+#include "eval/evaluation_scope.hpp"
 
 namespace nmt {
 
@@ -19,9 +20,7 @@ torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& t
 }
 
 LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batch_size, const torch::Device& device) {
-  torch::InferenceMode inference;
-  const bool was_training = model->is_training();
-  model->eval();
+  EvaluationScope scope(*model);
   std::vector<int64_t> order(corpus.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -38,7 +37,6 @@ LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batc
     total.tokens += batch.target_tokens;
   }
   total.sum = sum.item<double>();
-  if (was_training) model->train();
   return total;
 }
 

@@ -10,6 +10,11 @@ DecoderState DecoderState::select(const torch::Tensor& index) const {
           pick(mask, 0)};
 }
 
+DecoderState DecoderState::detached() const {
+  auto cut = [](const torch::Tensor& x) { return x.defined() ? x.detach() : x; };
+  return {RnnState{cut(rnn.h), cut(rnn.c)}, cut(input_feed), memory, keys, mask};
+}
+
 DecoderImpl::DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t memory_size) : config_(config) {
   embedding_ = register_module(
       "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab_size, config.emb_size).padding_idx(kPad)));
@@ -35,11 +40,26 @@ DecoderState DecoderImpl::start(const EncoderOutput& encoded, const RnnState& in
   return state;
 }
 
-DecoderOutput DecoderImpl::run(DecoderState& state, const torch::Tensor& tokens) {
+DecoderState DecoderImpl::start_unconditional(int64_t batch_size, const torch::Device& device) const {
+  const auto zeros = torch::zeros({config_.dec_layers, batch_size, config_.dec_hidden}, torch::TensorOptions().device(device));
+  return {RnnState{zeros, config_.cell == "lstm" ? torch::zeros_like(zeros) : torch::Tensor()}, {}, {}, {}, {}};
+}
+
+DecoderOutput DecoderImpl::run(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& lengths) {
   auto input = dropout_(embedding_(tokens));  // (T, B, E)
   if (config_.input_feeding) input = torch::cat({input, state.input_feed.unsqueeze(0)}, -1);
-  auto [rnn_out, next_rnn] = rnn_->forward(input, state.rnn);
-  state.rnn = next_rnn;
+  torch::Tensor rnn_out;
+  if (lengths.defined()) {
+    namespace rnn_utils = torch::nn::utils::rnn;
+    auto [packed_out, next_rnn] = rnn_->forward_packed(
+        rnn_utils::pack_padded_sequence(input, lengths, /*batch_first=*/false, /*enforce_sorted=*/false), state.rnn);
+    rnn_out = std::get<0>(rnn_utils::pad_packed_sequence(packed_out, false, 0.0, tokens.size(0)));
+    state.rnn = next_rnn;
+  } else {
+    auto [output, next_rnn] = rnn_->forward(input, state.rnn);
+    rnn_out = output;
+    state.rnn = next_rnn;
+  }
   auto hidden = rnn_out.transpose(0, 1);  // (B, T, H)
   torch::Tensor weights;
   if (attention_) {
@@ -58,9 +78,9 @@ DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previo
   return {out.logits.squeeze(1), out.attention.defined() ? out.attention.squeeze(1) : out.attention};
 }
 
-DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in) {
+DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths) {
   TORCH_CHECK(!config_.input_feeding, "the whole-sequence decoder pass needs input feeding off; use step()");
-  return run(state, tgt_in);
+  return run(state, tgt_in, lengths);
 }
 
 }  // namespace nmt

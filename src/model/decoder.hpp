@@ -18,6 +18,9 @@ struct DecoderState {
   torch::Tensor mask;        // (B, S)
   // Keeps (and reorders) the sentences at `index`: beam search and shrinking finished batches.
   DecoderState select(const torch::Tensor& index) const;
+  torch::Device device() const { return rnn.h.defined() ? rnn.h.device() : mask.device(); }
+  // The recurrent state cut from the graph: truncated BPTT carries values, not gradients.
+  DecoderState detached() const;
 };
 
 struct DecoderOutput {
@@ -29,13 +32,16 @@ class DecoderImpl : public torch::nn::Module {
  public:
   DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t memory_size);
   DecoderState start(const EncoderOutput& encoded, const RnnState& initial);
+  // All-zero state without a source, for a language model.
+  DecoderState start_unconditional(int64_t batch_size, const torch::Device& device) const;
   DecoderOutput step(DecoderState& state, const torch::Tensor& previous_tokens);  // (B) int64
   // Teacher-forced pass over tgt_in (T, B) in one recurrent call; needs input_feeding off.
-  DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in);
+  // With `lengths` (B, CPU int64) the padded input is packed, so padding costs nothing.
+  DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths = {});
   bool input_feeding() const { return config_.input_feeding; }
 
  private:
-  DecoderOutput run(DecoderState& state, const torch::Tensor& tokens);  // tokens (T, B)
+  DecoderOutput run(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& lengths = {});  // (T, B)
   ModelConfig config_;
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::Dropout dropout_{nullptr};

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "data/vocab.hpp"
+#include "model/language_model.hpp"
 #include "model/seq2seq.hpp"
 #include "text/tokenizer.hpp"
 
@@ -14,9 +15,14 @@ namespace nmt {
 
 struct LoadedModel {
   Config config;
-  Vocabs vocabs;
-  std::unique_ptr<Tokenizer> src_tokenizer, tgt_tokenizer;
-  Seq2Seq model{nullptr};
+  Vocabs vocabs;  // a language model's text vocabulary is in both
+  std::unique_ptr<Tokenizer> src_tokenizer, tgt_tokenizer;  // a language model's text tokenizer is in both
+  Seq2Seq model{nullptr};                  // task: nmt
+  LanguageModel language_model{nullptr};  // task: lm
+  torch::nn::Module& module() const {
+    if (model) return *model.ptr();
+    return *language_model.ptr();
+  }
   std::string checkpoint;
   nlohmann::json meta;
 };
@@ -25,6 +31,10 @@ struct LoadedModel {
 // (--set key=value) apply to the directory's config, e.g. decoding.length_penalty.
 LoadedModel load_model_dir(const std::string& dir, const std::string& checkpoint, const torch::Device& device,
                            const std::vector<std::string>& overrides = {});
+// Throws a clear error when the directory holds a model of another task, e.g. a language
+// model given to `translate`; `use_instead` names what to run instead.
+void require_task(const LoadedModel& loaded, const std::string& task, const std::string& dir,
+                  const std::string& use_instead);
 // What a checkpoint must agree on with the model it is loaded into.
 nlohmann::json model_identity(const Config& config, const std::string& vocab_dir);
 

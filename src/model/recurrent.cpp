@@ -1,5 +1,11 @@
 #include "model/recurrent.hpp"
 
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "model/fused_lstm.hpp"
+
 namespace nmt {
 
 RecurrentImpl::RecurrentImpl(const RecurrentOptions& options) : options_(options) {
@@ -24,7 +30,47 @@ RecurrentImpl::RecurrentImpl(const RecurrentOptions& options) : options_(options
   }
 }
 
+namespace {
+std::atomic<bool>& fused_switch() {
+  static std::atomic<bool> enabled{[] {
+    const char* value = std::getenv("NMT_FUSED_RNN");
+    return !(value && std::strcmp(value, "0") == 0);
+  }()};
+  return enabled;
+}
+}  // namespace
+
+void set_fused_recurrent_enabled(bool enabled) { fused_switch() = enabled; }
+bool fused_recurrent_enabled() { return fused_switch(); }
+
+bool RecurrentImpl::uses_fused_path(const torch::Tensor& input) const {
+  return lstm_ && !options_.bidirectional && input.device().is_cpu() && input.scalar_type() == torch::kFloat &&
+         fused_recurrent_enabled();
+}
+
+std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused_lstm(const torch::Tensor& input, const RnnState& state) {
+  const auto batch = input.size(1);
+  const auto zeros = torch::zeros({options_.layers, batch, options_.hidden_size}, input.options());
+  const auto h0 = state.defined() ? state.h : zeros, c0 = state.defined() ? state.c : zeros;
+  const auto parameters = lstm_->named_parameters();
+  std::vector<torch::Tensor> final_h, final_c;
+  torch::Tensor layer_input = input;
+  for (int64_t layer = 0; layer < options_.layers; ++layer) {
+    const std::string suffix = "_l" + std::to_string(layer);
+    const LstmLayerWeights weights{parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
+                                   parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]};
+    auto [output, h, c] = fused_lstm_layer(layer_input, h0[layer], c0[layer], weights);
+    final_h.push_back(h);
+    final_c.push_back(c);
+    // nn::LSTM's dropout: on every layer's output but the last, in training only.
+    const bool dropout = is_training() && options_.dropout > 0 && layer + 1 < options_.layers;
+    layer_input = dropout ? torch::dropout(output, options_.dropout, true) : output;
+  }
+  return {layer_input, RnnState{torch::stack(final_h), torch::stack(final_c)}};
+}
+
 std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward(const torch::Tensor& input, const RnnState& state) {
+  if (uses_fused_path(input)) return forward_fused_lstm(input, state);
   if (lstm_) {
     torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hc;
     if (state.defined()) hc = std::make_tuple(state.h, state.c);
@@ -36,12 +82,15 @@ std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward(const torch::Tensor& 
 }
 
 std::tuple<torch::nn::utils::rnn::PackedSequence, RnnState> RecurrentImpl::forward_packed(
-    const torch::nn::utils::rnn::PackedSequence& input) {
+    const torch::nn::utils::rnn::PackedSequence& input, const RnnState& state) {
   if (lstm_) {
-    auto [output, final] = lstm_->forward_with_packed_input(input);
+    torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hc;
+    if (state.defined()) hc = std::make_tuple(state.h, state.c);
+    auto [output, final] = lstm_->forward_with_packed_input(input, hc);
     return {output, RnnState{std::get<0>(final), std::get<1>(final)}};
   }
-  auto [output, h] = gru_ ? gru_->forward_with_packed_input(input) : rnn_->forward_with_packed_input(input);
+  auto [output, h] = gru_ ? gru_->forward_with_packed_input(input, state.h)
+                          : rnn_->forward_with_packed_input(input, state.h);
   return {output, RnnState{h, {}}};
 }
 

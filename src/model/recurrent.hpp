@@ -26,15 +26,22 @@ class RecurrentImpl : public torch::nn::Module {
   // Time-major input (T, B, I); an undefined state means zeros.
   std::tuple<torch::Tensor, RnnState> forward(const torch::Tensor& input, const RnnState& state = {});
   std::tuple<torch::nn::utils::rnn::PackedSequence, RnnState> forward_packed(
-      const torch::nn::utils::rnn::PackedSequence& input);
+      const torch::nn::utils::rnn::PackedSequence& input, const RnnState& state = {});
   const RecurrentOptions& options() const { return options_; }
 
  private:
+  bool uses_fused_path(const torch::Tensor& input) const;
+  std::tuple<torch::Tensor, RnnState> forward_fused_lstm(const torch::Tensor& input, const RnnState& state);
   RecurrentOptions options_;
   torch::nn::RNN rnn_{nullptr};
   torch::nn::GRU gru_{nullptr};
   torch::nn::LSTM lstm_{nullptr};
 };
 TORCH_MODULE(Recurrent);
+
+// The fused LSTM path (model/fused_lstm.hpp) is on by default for unidirectional LSTMs on the CPU;
+// NMT_FUSED_RNN=0 in the environment, or this switch (tests, benchmarks), turns it off.
+void set_fused_recurrent_enabled(bool enabled);
+bool fused_recurrent_enabled();
 
 }  // namespace nmt

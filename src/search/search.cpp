@@ -38,7 +38,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, Dec
   std::vector<Hypothesis> hypotheses(static_cast<size_t>(batch_size));
   std::vector<int64_t> active(static_cast<size_t>(batch_size));  // batch rows still decoding
   for (int64_t i = 0; i < batch_size; ++i) active[static_cast<size_t>(i)] = i;
-  auto previous = torch::full({batch_size}, kSos, torch::TensorOptions().dtype(torch::kInt64).device(state.mask.device()));
+  auto previous = torch::full({batch_size}, options.start_token, torch::TensorOptions().dtype(torch::kInt64).device(state.device()));
   for (int64_t t = 0; !active.empty(); ++t) {
     const auto out = step(state, previous);
     const auto [best_logp, best_token] = torch::log_softmax(out.logits.to(torch::kFloat), -1).max(-1);
@@ -52,7 +52,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, Dec
       const auto token = static_cast<int32_t>(token_cpu[static_cast<int64_t>(row)]);
       hypothesis.score += logp_cpu[static_cast<int64_t>(row)];
       if (attention_cpu.defined()) hypothesis.attention.push_back(row_of(attention_cpu, static_cast<int64_t>(row)));
-      const bool ended = token == kEos;
+      const bool ended = token == kEos && options.stop_at_eos;
       if (!ended) hypothesis.tokens.push_back(token);
       if (ended || t + 1 >= max_output_length(src_len[static_cast<size_t>(active[row])], options)) continue;
       keep_rows.push_back(static_cast<int64_t>(row));
@@ -80,7 +80,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
                                                  const std::vector<int64_t>& src_len, const SearchOptions& options) {
   const int64_t beam = options.beam_size;
   const auto batch_size = static_cast<int64_t>(src_len.size());
-  const auto device = state.mask.device();
+  const auto device = state.device();
   const auto long_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
   state = state.select(torch::arange(batch_size, long_options).repeat_interleave(beam));
   struct Beam {
@@ -99,7 +99,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
   for (int64_t b = 0; b < batch_size; ++b) active[static_cast<size_t>(b)] = b;
   std::vector<std::vector<Beam>> beams(static_cast<size_t>(batch_size), std::vector<Beam>(1));
   std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(batch_size));
-  auto previous = torch::full({batch_size * beam}, kSos, long_options);
+  auto previous = torch::full({batch_size * beam}, options.start_token, long_options);
   const size_t wanted = static_cast<size_t>(std::max(options.nbest, beam));
   for (int64_t t = 0; !active.empty(); ++t) {
     const auto out = step(state, previous);
@@ -133,8 +133,9 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
         const Beam& parent = sentence_beams[static_cast<size_t>(candidate.beam_index)];
         Beam child{parent.tokens, candidate.score, parent.attention};
         if (attention_cpu.defined()) child.attention.push_back(row_of(attention_cpu, base + candidate.beam_index));
-        if (candidate.token == kEos || last_step) {
-          if (candidate.token != kEos) child.tokens.push_back(candidate.token);
+        const bool eos = candidate.token == kEos && options.stop_at_eos;
+        if (eos || last_step) {
+          if (!eos) child.tokens.push_back(candidate.token);
           const double normalized = child.score / gnmt_length_penalty(child.tokens.size() + 1, options.length_penalty);
           ended.push_back({std::move(child.tokens), child.score, normalized, std::move(child.attention)});
           continue;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "data/vocab.hpp"
 #include "model/decoder.hpp"
 
 namespace nmt {
@@ -24,6 +25,8 @@ struct SearchOptions {
   double max_len_a = 2.0;
   int64_t max_len_b = 10;
   bool keep_attention = false;
+  int32_t start_token = kSos;  // the first decoder input; a language model continues from its prompt
+  bool stop_at_eos = true;     // false: EOS is an ordinary token (a stream LM's line break)
 };
 
 // The search settings of a config's decoding section (beam_size, length penalty, length limits).

@@ -100,6 +100,32 @@ class WordTokenizer : public Tokenizer {
   bool lowercase_;
 };
 
+// Unicode code points, spaces included: the character-level language-model unit.
+class CharTokenizer : public Tokenizer {
+ public:
+  explicit CharTokenizer(bool lowercase) : lowercase_(lowercase) {}
+  std::vector<std::string> tokenize(std::string_view line) const override {
+    const std::string text = maybe_lower(line, lowercase_);
+    std::vector<std::string> tokens;
+    tokens.reserve(text.size());
+    for (size_t i = 0; i < text.size();) {
+      char32_t c;
+      const size_t length = decode_utf8(text, i, c);
+      tokens.emplace_back(text, i, length);
+      i += length;
+    }
+    return tokens;
+  }
+  std::string detokenize(const std::vector<std::string>& tokens) const override {
+    std::string out;
+    for (const auto& token : tokens) out += token;
+    return out;
+  }
+
+ private:
+  bool lowercase_;
+};
+
 class SentencePieceTokenizer : public Tokenizer {
  public:
   SentencePieceTokenizer(const std::string& model, bool lowercase) : model_(model), lowercase_(lowercase) {}
@@ -118,6 +144,7 @@ class SentencePieceTokenizer : public Tokenizer {
 std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerConfig& config, const std::string& spm_model) {
   if (config.type == "whitespace") return std::make_unique<WhitespaceTokenizer>(config.lowercase);
   if (config.type == "word") return std::make_unique<WordTokenizer>(config.lowercase);
+  if (config.type == "char") return std::make_unique<CharTokenizer>(config.lowercase);
   if (config.type == "sentencepiece") return std::make_unique<SentencePieceTokenizer>(spm_model, config.lowercase);
   throw std::runtime_error("unknown tokenizer type '" + config.type + "'");
 }

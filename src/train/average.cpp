@@ -27,18 +27,16 @@ std::vector<std::string> select_checkpoints(const std::string& model_dir, const 
 void average_checkpoints(const std::string& model_dir, const std::vector<std::string>& inputs, const std::string& output) {
   torch::NoGradGuard no_grad;
   LoadedModel sum = load_model_dir(model_dir, inputs.front(), torch::kCPU);
-  const auto identity = model_identity(sum.config, model_dir);
-  auto totals = sum.model->parameters();
+  auto totals = sum.module().parameters();
   for (size_t i = 1; i < inputs.size(); ++i) {
-    Seq2Seq other = build_model(sum.config.model, sum.vocabs);
-    load_checkpoint(inputs[i], other, nullptr, identity);
-    const auto parameters = other->parameters();
+    const LoadedModel other = load_model_dir(model_dir, inputs[i], torch::kCPU);
+    const auto parameters = other.module().parameters();
     for (size_t k = 0; k < totals.size(); ++k) totals[k].add_(parameters[k]);
   }
   for (auto& total : totals) total.div_(static_cast<double>(inputs.size()));
   auto meta = sum.meta;
   meta["averaged_from"] = inputs;
-  save_checkpoint(output, sum.model, nullptr, meta);
+  save_checkpoint(output, sum.module(), nullptr, meta);
 }
 
 }  // namespace nmt

@@ -48,7 +48,7 @@ nlohmann::json meta_of(torch::serialize::InputArchive& archive, const std::strin
 
 void check_compatible(const nlohmann::json& found, const nlohmann::json& expected, const std::string& path) {
   std::string differences;
-  for (const char* key : {"task", "model_config", "src_vocab_hash", "tgt_vocab_hash"}) {
+  for (const char* key : {"task", "model_config", "src_vocab_hash", "tgt_vocab_hash", "text_vocab_hash"}) {
     if (expected.contains(key) && found.value(key, nlohmann::json()) != expected[key])
       differences += std::string(differences.empty() ? "" : ", ") + key;
   }
@@ -59,12 +59,16 @@ void check_compatible(const nlohmann::json& found, const nlohmann::json& expecte
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                     const nlohmann::json& meta) {
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                     const nlohmann::json& meta, const CarriedState& carried) {
   write_file_atomically(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
-    model->save(model_archive);
+    torch::serialize::OutputArchive archive, model_archive, optimizer_archive, carried_archive;
+    model.save(model_archive);
     archive.write("model", model_archive);
+    if (!carried.empty()) {
+      for (const auto& [name, tensor] : carried) carried_archive.write(name, tensor.cpu());
+      archive.write("carried", carried_archive);
+    }
     if (optimizer) {
       optimizer->save(optimizer_archive);
       archive.write("optimizer", optimizer_archive);
@@ -84,7 +88,7 @@ nlohmann::json read_checkpoint_meta(const std::string& path) {
   return meta_of(archive, path);
 }
 
-CheckpointContent load_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                                   const nlohmann::json& expected_meta) {
   auto archive = open_archive(path);
   CheckpointContent content;
@@ -93,13 +97,20 @@ CheckpointContent load_checkpoint(const std::string& path, Seq2Seq& model, torch
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
-    model->load(model_archive);
+    model.load(model_archive);
     if (optimizer) {
       torch::serialize::InputArchive optimizer_archive;
       archive.read("optimizer", optimizer_archive);
       optimizer->load(optimizer_archive);
     }
     archive.read("rng", content.rng_state);
+    torch::serialize::InputArchive carried_archive;
+    if (archive.try_read("carried", carried_archive))
+      for (const auto& name : carried_archive.keys()) {
+        torch::Tensor tensor;
+        carried_archive.read(name, tensor);
+        content.carried[name] = tensor;
+      }
   } catch (const c10::Error& e) {
     throw std::runtime_error("checkpoint '" + path + "' is corrupt or incompatible: " + e.what_without_backtrace());
   }

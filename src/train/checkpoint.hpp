@@ -2,25 +2,29 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-#include "model/seq2seq.hpp"
 
 namespace nmt {
+
+// Tensors training carries between steps besides the parameters (a stream LM's hidden state).
+using CarriedState = std::map<std::string, torch::Tensor>;
 
 struct CheckpointContent {
   nlohmann::json meta;  // step, epoch, position, lr, best metric, model config, vocab hashes...
   torch::Tensor rng_state;
+  CarriedState carried;
 };
 
 // Writes to a temporary file, fsyncs and renames: a crash leaves the previous file intact.
-void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                     const nlohmann::json& meta);
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                     const nlohmann::json& meta, const CarriedState& carried = {});
 // Loads parameters (and optimizer state when given). Refuses a checkpoint whose model config or
 // vocabularies differ from `expected_meta`'s, naming what differs. Corrupt files give a clear error.
-CheckpointContent load_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                                   const nlohmann::json& expected_meta);
 void restore_cpu_rng_state(const torch::Tensor& state);
 // Only the metadata (no model needed).

@@ -10,18 +10,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/bucket_sampler.hpp"
 #include "data/data_dir.hpp"
-#include "eval/perplexity.hpp"
-#include "eval/sacrebleu.hpp"
 #include "model/model_dir.hpp"
+#include "model/seq2seq.hpp"
 #include "runtime/files.hpp"
 #include "runtime/signals.hpp"
-#include "search/decode_corpus.hpp"
 #include "train/checkpoint.hpp"
-#include "text/line_reader.hpp"
 #include "train/optimizer.hpp"
 #include "train/progress_bar.hpp"
+#include "train/training_task.hpp"
 
 namespace fs = std::filesystem;
 
@@ -62,7 +59,7 @@ class Trainer {
   void prepare_directory();
   void restore(const std::string& path);
   double teacher_forcing_at(int64_t step) const;
-  void train_step(const Batch& batch);
+  void train_step();
   void log_progress(int64_t total_steps);
   void validate_and_checkpoint();
   void checkpoint(std::optional<double> metric);
@@ -74,12 +71,9 @@ class Trainer {
   TrainOptions options_;
   std::string dir_;
   torch::Device device_;
-  Vocabs vocabs_;
-  ParallelCorpus train_, valid_;
-  std::vector<std::string> valid_references_;
-  std::unique_ptr<Tokenizer> tgt_tokenizer_;
-  Seq2Seq model_{nullptr};
+  std::unique_ptr<TrainingTask> task_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  CarriedState resumed_carried_state_;  // applied once the resumed epoch is planned
   LrSchedule schedule_;
   Progress progress_;
   double lr_ = 0;
@@ -129,13 +123,16 @@ void Trainer::prepare_directory() {
       throw std::runtime_error("cannot resume: the model config differs from the one in '" + dir_ +
                                "/config.yaml':\nwas:\n" + dump_section(previous, "model") + "now:\n" +
                                dump_section(config_, "model"));
-    for (const char* side : {"src", "tgt"})
+    if (previous.task != config_.task)
+      throw std::runtime_error("cannot resume: '" + dir_ + "' holds a task '" + previous.task + "' model, the config says '" +
+                               config_.task + "'");
+    for (const auto& side : vocab_sides(config_.task))
       if (read_text_file(vocab_path(dir_, side)) != read_text_file(vocab_path(data_dir, side)))
-        throw std::runtime_error(std::string("cannot resume: the ") + side + " vocabulary in '" + data_dir +
+        throw std::runtime_error("cannot resume: the " + side + " vocabulary in '" + data_dir +
                                  "' differs from the one this model was trained with");
     log_changed_settings(dump_config(previous), dump_config(config_));
   } else {
-    for (const char* side : {"src", "tgt"}) {
+    for (const auto& side : vocab_sides(config_.task)) {
       fs::copy_file(vocab_path(data_dir, side), vocab_path(dir_, side), fs::copy_options::overwrite_existing);
       if (config_.data.tokenizer.type == "sentencepiece")
         fs::copy_file(spm_path(data_dir, side), spm_path(dir_, side), fs::copy_options::overwrite_existing);
@@ -160,7 +157,8 @@ nlohmann::json Trainer::meta() const {
 }
 
 void Trainer::restore(const std::string& path) {
-  const auto content = load_checkpoint(path, model_, optimizer_.get(), model_identity(config_, dir_));
+  const auto content = load_checkpoint(path, task_->module(), optimizer_.get(), model_identity(config_, dir_));
+  resumed_carried_state_ = content.carried;
   const auto& meta = content.meta;
   progress_.step = meta.at("step");
   progress_.epoch = meta.at("epoch");
@@ -186,18 +184,17 @@ double Trainer::teacher_forcing_at(int64_t step) const {
   return t.teacher_forcing + fraction * (t.teacher_forcing_min - t.teacher_forcing);
 }
 
-void Trainer::train_step(const Batch& host_batch) {
-  const Batch batch = host_batch.to(device_);
-  for (auto& parameter : model_->parameters()) parameter.mutable_grad() = torch::Tensor();  // freed, not zero-filled
-  const auto logits = model_->forward(batch, teacher_forcing_at(progress_.step));
-  const auto loss_sum = token_loss_sum(logits, batch.tgt_out, config_.training.label_smoothing);
-  (loss_sum / static_cast<double>(batch.target_tokens)).backward();
-  if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.training.clip_norm);
+void Trainer::train_step() {
+  auto& model = task_->module();
+  for (auto& parameter : model.parameters()) parameter.mutable_grad() = torch::Tensor();  // freed, not zero-filled
+  const BatchLoss loss = task_->loss(progress_.position, teacher_forcing_at(progress_.step));
+  (loss.sum / static_cast<double>(std::max<int64_t>(1, loss.tokens))).backward();
+  if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config_.training.clip_norm);
   lr_ = schedule_.lr_at(progress_.step + 1);
   set_learning_rate(*optimizer_, lr_);
   optimizer_->step();
-  window_loss_ = window_loss_.defined() ? window_loss_ + loss_sum.detach() : loss_sum.detach().clone();
-  window_tokens_ += batch.target_tokens;
+  window_loss_ = window_loss_.defined() ? window_loss_ + loss.sum.detach() : loss.sum.detach().clone();
+  window_tokens_ += loss.tokens;
   ++window_steps_;
   ++progress_.step;
 }
@@ -232,22 +229,8 @@ void Trainer::log_progress(int64_t total_steps) {
 void Trainer::validate_and_checkpoint() {
   bar_.clear();
   const auto start = Clock::now();
-  const LossTotal loss = corpus_loss(model_, valid_, config_.decoding.batch_size, device_);
-  nlohmann::json record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1},
-                           {"loss", loss.mean()}, {"ppl", loss.perplexity()}};
-  if (config_.training.valid_bleu) {
-    SearchOptions search = search_options(config_.decoding);
-    search.beam_size = 1;  // validation decodes greedily
-    const auto hypotheses = decode_sequences(model_, valid_.src, search, config_.decoding.batch_size, device_);
-    std::vector<std::string> outputs;
-    for (const auto& best : hypotheses) {
-      std::vector<std::string> tokens;
-      for (int32_t id : best.front().tokens) tokens.push_back(vocabs_.tgt.token(id));
-      outputs.push_back(tgt_tokenizer_->detokenize(tokens));
-    }
-    record["bleu"] = corpus_bleu(outputs, valid_references_).score;
-    record["chrf"] = corpus_chrf(outputs, valid_references_);
-  }
+  nlohmann::json record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}};
+  record.update(task_->validate());
   record["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
   const std::string metric_name = config_.training.early_stopping_metric;
   if (!record.contains(metric_name))
@@ -264,7 +247,9 @@ void Trainer::validate_and_checkpoint() {
   if (schedule_.on_validation(lower_is_better)) spdlog::info("validation plateau: learning rate decayed");
   record["best"] = improved;
   write_metrics(record);
-  spdlog::info("validation step {} | loss {:.4f} ppl {:.2f}{}{}", progress_.step, loss.mean(), loss.perplexity(),
+  spdlog::info("validation step {} | loss {:.4f} ppl {:.2f}{}{}{}", progress_.step, record["loss"].get<double>(),
+               record["ppl"].get<double>(),
+               record.contains("bpc") ? fmt::format(" bpc {:.4f}", record["bpc"].get<double>()) : "",
                record.contains("bleu") ? fmt::format(" | BLEU {:.2f} chrF {:.2f}", record["bleu"].get<double>(),
                                                      record["chrf"].get<double>())
                                        : "",
@@ -280,7 +265,7 @@ void Trainer::checkpoint(std::optional<double> metric) {
     if (static_cast<int64_t>(progress_.best_checkpoints.size()) > std::max<int64_t>(1, config_.training.keep_best))
       progress_.best_checkpoints.pop_back();
   }
-  save_checkpoint(path, model_, optimizer_.get(), meta());
+  save_checkpoint(path, task_->module(), optimizer_.get(), meta(), task_->carried_state());
   write_pointer(dir_, "latest", path);
   if (!progress_.best_checkpoints.empty() && progress_.best_checkpoints.front().second == progress_.step)
     write_pointer(dir_, "best", path);
@@ -317,17 +302,9 @@ int Trainer::run() {
   LogFileMirror log_mirror(dir_ + "/train.log");
   metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);
 
-  vocabs_ = load_vocabs(dir_);
-  train_ = load_split(config_.data.dir, "train");
-  valid_ = load_split(config_.data.dir, "valid");
-  tgt_tokenizer_ = load_tokenizer(dir_, config_.data.tokenizer, "tgt");
-  LineReader references(reference_path(config_.data.dir, "valid"));
-  for (std::string line; references.next(line);) valid_references_.push_back(line);
-
   torch::manual_seed(static_cast<uint64_t>(config_.training.seed));
-  model_ = build_model(config_.model, vocabs_);
-  model_->to(device_);
-  optimizer_ = make_optimizer(config_.training, model_->parameters());
+  task_ = make_training_task(config_, dir_, device_);
+  optimizer_ = make_optimizer(config_.training, task_->module().parameters());
   if (options_.resume) {
     std::string path = options_.resume_from;
     if (path.empty()) {
@@ -337,33 +314,28 @@ int Trainer::run() {
     }
     restore(path);
   }
-  spdlog::info("model: {} parameters, {} {}-layer encoder{}, attention {}, device {}", count_parameters(*model_),
-               config_.model.cell, config_.model.enc_layers, config_.model.bidirectional ? " (bidirectional)" : "",
-               config_.model.attention, device_.str());
+  spdlog::info("model: {} parameters, {}, device {}", count_parameters(task_->module()), task_->describe(),
+               device_.str());
 
-  BucketOptions bucket_options;
-  bucket_options.batch_size = config_.training.batch_size;
-  bucket_options.batch_tokens = config_.training.batch_tokens;
-  bucket_options.seed = static_cast<uint64_t>(config_.training.seed);
-  const auto sampler = BucketSampler::for_corpus(train_, bucket_options);
   const auto& t = config_.training;
   install_stop_handlers();
-  model_->train();
+  task_->module().train();
   run_start_ = window_start_ = Clock::now();
   int64_t total_steps = t.max_steps;
   bool finished = false;
   while (!finished && (t.max_epochs == 0 || progress_.epoch < t.max_epochs)) {
-    const auto batches = sampler.epoch_batches(progress_.epoch);
-    if (total_steps == 0 && t.max_epochs > 0) total_steps = static_cast<int64_t>(batches.size()) * t.max_epochs;
-    if (progress_.position == 0)
-      spdlog::info("epoch {}: {} batches, padding {:.1f}%", progress_.epoch + 1, batches.size(),
-                   100 * sampler.padding_fraction(batches));
-    while (progress_.position < static_cast<int64_t>(batches.size())) {
+    const int64_t batches = task_->start_epoch(progress_.epoch);
+    if (!resumed_carried_state_.empty()) {
+      if (progress_.position > 0) task_->restore_carried_state(resumed_carried_state_);
+      resumed_carried_state_.clear();
+    }
+    if (total_steps == 0 && t.max_epochs > 0) total_steps = batches * t.max_epochs;
+    while (progress_.position < batches) {
       if (t.max_steps > 0 && progress_.step >= t.max_steps) {
         finished = true;
         break;
       }
-      train_step(collate(train_.src, &train_.tgt, batches[static_cast<size_t>(progress_.position)]));
+      train_step();
       ++progress_.position;
       bar_.update(progress_.step, total_steps,
                   fmt::format("epoch {} step {} | loss {:.3f} | {:.0f} tok/s", progress_.epoch + 1, progress_.step,

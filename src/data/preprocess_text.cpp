@@ -1,0 +1,103 @@
+#include "data/preprocess_text.hpp"
+
+#include <limits>
+#include <sstream>
+
+#include "data/corpus.hpp"
+#include "data/corpus_stats.hpp"
+#include "data/data_dir.hpp"
+#include "data/encode.hpp"
+#include "data/spm_training.hpp"
+#include "data/token_interner.hpp"
+#include "runtime/parallel.hpp"
+#include "text/line_reader.hpp"
+
+namespace nmt {
+namespace {
+
+constexpr size_t kNoTruncation = std::numeric_limits<size_t>::max();
+
+// Calls visit(tokens of each line) in file order; lines are tokenized concurrently in blocks.
+template <typename Visit>
+int64_t for_each_tokenized_line(const std::string& path, const Tokenizer& tokenizer, const Visit& visit) {
+  LineReader reader(path);
+  std::vector<std::string> lines;
+  std::vector<std::vector<std::string>> tokens;
+  int64_t count = 0;
+  for (bool more = true; more;) {
+    lines.clear();
+    for (std::string line; lines.size() < 8192 && (more = reader.next(line));) lines.push_back(std::move(line));
+    tokens.resize(lines.size());
+    parallel_chunks(lines.size(), [&](size_t begin, size_t end) {  // tokenizers are stateless
+      for (size_t i = begin; i < end; ++i) tokens[i] = tokenizer.tokenize(lines[i]);
+    });
+    for (size_t i = 0; i < lines.size(); ++i) visit(tokens[i]);
+    count += static_cast<int64_t>(lines.size());
+  }
+  return count;
+}
+
+nlohmann::json write_split(const Sequences& lines, int64_t line_count, const std::string& path) {
+  SequenceWriter writer(path);
+  SideStats stats;
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ids.assign(lines.data(i), lines.data(i) + lines.length(i));
+    stats.add(ids, kNoTruncation);
+    writer.write(ids);
+  }
+  writer.close();
+  return {{"lines", line_count}, {"sentences", static_cast<int64_t>(lines.size())}, {"text", stats.to_json()}};
+}
+
+}  // namespace
+
+nlohmann::json encode_text_splits(const Config& config, const std::string& out_dir) {
+  const auto& data = config.data;
+  if (data.tokenizer.type == "sentencepiece") train_side_sentencepiece({data.train.text}, out_dir, "text", data.tokenizer);
+  const auto tokenizer = load_tokenizer(out_dir, data.tokenizer, "text");
+
+  TokenInterner interner;
+  Sequences provisional;
+  const int64_t train_lines = for_each_tokenized_line(data.train.text, *tokenizer, [&](const auto& tokens) {
+    provisional.push_back(interner.intern(tokens));
+  });
+  if (provisional.tokens.empty())
+    throw std::runtime_error("the training text '" + data.train.text + "' has no tokens (" +
+                             std::to_string(train_lines) + " lines read)");
+  const Vocab vocab = Vocab::build(interner.counts(), data.vocab.min_freq, data.vocab.max_size);
+  vocab.save(vocab_path(out_dir, "text"));
+  const auto mapping = interner.remap_to(vocab);
+  for (auto& id : provisional.tokens) id = mapping[static_cast<size_t>(id)];
+
+  nlohmann::json manifest = {{"vocab", {{"text", vocab.size()}}}};
+  manifest["splits"]["train"] = write_split(provisional, train_lines, split_path(out_dir, "train", "text"));
+  for (const auto& [split, path] : {std::pair{"valid", data.valid.text}, std::pair{"test", data.test.text}}) {
+    if (path.empty()) continue;
+    Sequences encoded;
+    const int64_t lines = for_each_tokenized_line(path, *tokenizer, [&](const auto& tokens) {
+      encoded.push_back(lookup_ids(tokens, vocab));
+    });
+    manifest["splits"][split] = write_split(encoded, lines, split_path(out_dir, split, "text"));
+  }
+  return manifest;
+}
+
+std::string text_manifest_summary(const nlohmann::json& manifest) {
+  std::ostringstream out;
+  out << "vocabulary: " << manifest["vocab"]["text"] << " " << manifest["tokenizer"].get<std::string>()
+      << " tokens\n";
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-6s %9s %11s %7s %8s\n", "split", "lines", "tokens", "unk", "p95 len");
+  out << line;
+  for (const auto& [name, split] : manifest["splits"].items()) {
+    std::snprintf(line, sizeof(line), "%-6s %9lld %11lld %6.2f%% %8lld\n", name.c_str(),
+                  split["lines"].get<long long>(), split["text"]["tokens"].get<long long>(),
+                  100 * split["text"]["unk_rate"].get<double>(),
+                  split["text"]["length_percentiles"]["p95"].get<long long>());
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace nmt

@@ -1,0 +1,22 @@
+#include "model/language_model.hpp"
+
+namespace nmt {
+
+LanguageModelImpl::LanguageModelImpl(const ModelConfig& config, int64_t vocab_size) : config_(config) {
+  TORCH_CHECK(config.attention == "none", "a language model has no attention");
+  decoder_ = register_module("decoder", Decoder(config, vocab_size, /*memory_size=*/0));
+}
+
+DecoderState LanguageModelImpl::start(int64_t batch_size, const torch::Device& device) const {
+  return decoder_->start_unconditional(batch_size, device);
+}
+
+torch::Tensor LanguageModelImpl::forward(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& lengths) {
+  return decoder_->forward(state, tokens, lengths).logits;
+}
+
+LanguageModel build_language_model(const ModelConfig& config, const Vocab& vocab) {
+  return LanguageModel(config, vocab.size());
+}
+
+}  // namespace nmt
