@@ -158,34 +158,62 @@ nlohmann::json encode_parallel_splits(const Config& config, const std::string& t
   Tokenizers tokenizers = data.tokenizer.type == "sentencepiece"
                               ? train_sentencepiece_models(config, tmp_dir)
                               : Tokenizers{make_tokenizer(data.tokenizer), make_tokenizer(data.tokenizer)};
-  // One tokenization pass over train: provisional ids go to scratch files, counts to interners.
+  // One tokenization pass over train, in parallel blocks: each worker tokenizes and interns its
+  // lines privately; between blocks new tokens get shared provisional ids. Provisional ids go to
+  // scratch files, counts to the shared interners.
   TokenInterner src_interner, tgt_interner_separate;
   TokenInterner& tgt_interner = data.vocab.shared ? src_interner : tgt_interner_separate;
+  std::vector<WorkerInterner> src_workers(parallel_workers()), tgt_workers(parallel_workers());
   IdSpool src_spool(tmp_dir + "/train.src.spool"), tgt_spool(tmp_dir + "/train.tgt.spool");
   int64_t lines = 0, kept = 0, dropped_empty = 0, dropped_long = 0;
-  std::vector<std::vector<std::string>> src_tokens, tgt_tokens;
+  std::vector<std::vector<int32_t>> src_ids, tgt_ids;
+  enum class Fate : uint8_t { kept, empty, too_long };
+  std::vector<Fate> fates;
   for_each_pair_block(data.train.src, data.train.tgt, 8192, [&](const auto& src_lines, const auto& tgt_lines) {
-    src_tokens.resize(src_lines.size());
-    tgt_tokens.resize(src_lines.size());
-    parallel_chunks(src_lines.size(), [&](size_t begin, size_t end) {  // tokenizers are stateless
+    const size_t n = src_lines.size();
+    src_ids.resize(n);
+    tgt_ids.resize(n);
+    fates.resize(n);
+    parallel_worker_chunks(n, [&](size_t worker, size_t begin, size_t end) {  // tokenizers are stateless
       for (size_t i = begin; i < end; ++i) {
-        src_tokens[i] = tokenizers.src->tokenize(src_lines[i]);
-        tgt_tokens[i] = tokenizers.tgt->tokenize(tgt_lines[i]);
+        const auto src_tokens = tokenizers.src->tokenize(src_lines[i]);
+        const auto tgt_tokens = tokenizers.tgt->tokenize(tgt_lines[i]);
+        fates[i] = src_tokens.empty() || tgt_tokens.empty() ? Fate::empty
+                   : data.drop_long && is_long(src_tokens.size(), tgt_tokens.size(), data.max_len) ? Fate::too_long
+                                                                                                   : Fate::kept;
+        if (fates[i] != Fate::kept) continue;
+        src_ids[i] = src_workers[worker].intern(src_tokens);
+        tgt_ids[i] = tgt_workers[worker].intern(tgt_tokens);
       }
     });
-    for (size_t i = 0; i < src_lines.size(); ++i) {
+    for (size_t w = 0; w < src_workers.size(); ++w) {
+      src_workers[w].sync(src_interner);
+      tgt_workers[w].sync(tgt_interner);
+    }
+    parallel_worker_chunks(n, [&](size_t worker, size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        if (fates[i] != Fate::kept) continue;
+        src_workers[worker].translate(src_ids[i]);
+        tgt_workers[worker].translate(tgt_ids[i]);
+      }
+    });
+    for (size_t i = 0; i < n; ++i) {
       ++lines;
-      if (src_tokens[i].empty() || tgt_tokens[i].empty()) {
+      if (fates[i] == Fate::empty) {
         ++dropped_empty;
-      } else if (data.drop_long && is_long(src_tokens[i].size(), tgt_tokens[i].size(), data.max_len)) {
+      } else if (fates[i] == Fate::too_long) {
         ++dropped_long;
       } else {
-        src_spool.write(src_interner.intern(src_tokens[i]));
-        tgt_spool.write(tgt_interner.intern(tgt_tokens[i]));
+        src_spool.write(src_ids[i]);
+        tgt_spool.write(tgt_ids[i]);
         ++kept;
       }
     }
   });
+  for (size_t w = 0; w < src_workers.size(); ++w) {
+    src_workers[w].merge_counts(src_interner);
+    tgt_workers[w].merge_counts(tgt_interner);
+  }
   if (kept == 0)
     throw std::runtime_error("the training set is empty after filtering ('" + data.train.src + "', " +
                              std::to_string(lines) + " lines read)");

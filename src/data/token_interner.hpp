@@ -15,12 +15,7 @@ class TokenInterner {
  public:
   std::vector<int32_t> intern(const std::vector<std::string>& tokens) {
     std::vector<int32_t> ids(tokens.size());
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      auto [it, inserted] = ids_.try_emplace(tokens[i], static_cast<int32_t>(counts_.size()));
-      if (inserted) counts_.push_back(0), tokens_.push_back(&it->first);
-      ++counts_[static_cast<size_t>(it->second)];
-      ids[i] = it->second;
-    }
+    for (size_t i = 0; i < tokens.size(); ++i) ids[i] = add(tokens[i], 1);
     return ids;
   }
   std::unordered_map<std::string, int64_t> counts() const {
@@ -28,6 +23,16 @@ class TokenInterner {
     for (size_t i = 0; i < counts_.size(); ++i) counts[*tokens_[i]] = counts_[i];
     return counts;
   }
+  // Adds `count` occurrences of `token`, returning its id.
+  int32_t add(const std::string& token, int64_t count) {
+    auto [it, inserted] = ids_.try_emplace(token, static_cast<int32_t>(counts_.size()));
+    if (inserted) counts_.push_back(0), tokens_.push_back(&it->first);
+    counts_[static_cast<size_t>(it->second)] += count;
+    return it->second;
+  }
+  size_t size() const { return counts_.size(); }
+  const std::string& token(size_t id) const { return *tokens_[id]; }
+  int64_t count(size_t id) const { return counts_[id]; }
   std::vector<int32_t> remap_to(const Vocab& vocab) const {
     std::vector<int32_t> mapping(tokens_.size());
     for (size_t i = 0; i < tokens_.size(); ++i) mapping[i] = vocab.id(*tokens_[i]);
@@ -38,6 +43,28 @@ class TokenInterner {
   std::unordered_map<std::string, int32_t> ids_;
   std::vector<const std::string*> tokens_;
   std::vector<int64_t> counts_;
+};
+
+// One tokenization worker's interner: it interns privately (no locking), and between blocks
+// its new tokens get ids in the shared interner, so the worker's ids can be translated.
+class WorkerInterner {
+ public:
+  std::vector<int32_t> intern(const std::vector<std::string>& tokens) { return local_.intern(tokens); }
+  // Gives the tokens first seen since the last sync their shared ids (serial: touches `shared`).
+  void sync(TokenInterner& shared) {
+    for (size_t id = to_shared_.size(); id < local_.size(); ++id) to_shared_.push_back(shared.add(local_.token(id), 0));
+  }
+  void translate(std::vector<int32_t>& ids) const {
+    for (auto& id : ids) id = to_shared_[static_cast<size_t>(id)];
+  }
+  // Adds this worker's token counts to `shared` (once, at the end; after a sync).
+  void merge_counts(TokenInterner& shared) const {
+    for (size_t id = 0; id < local_.size(); ++id) shared.add(local_.token(id), local_.count(id));
+  }
+
+ private:
+  TokenInterner local_;
+  std::vector<int32_t> to_shared_;
 };
 
 }  // namespace nmt

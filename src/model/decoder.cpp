@@ -4,10 +4,13 @@
 
 namespace nmt {
 
-DecoderState DecoderState::select(const torch::Tensor& index) const {
-  auto pick = [&](const torch::Tensor& x, int64_t dim) { return x.defined() ? x.index_select(dim, index) : x; };
-  return {RnnState{pick(rnn.h, 1), pick(rnn.c, 1)}, pick(input_feed, 0), pick(memory, 0), pick(keys, 0),
-          pick(mask, 0)};
+DecoderState DecoderState::select(const torch::Tensor& recurrent_index, const torch::Tensor& source_index) const {
+  auto pick = [](const torch::Tensor& x, int64_t dim, const torch::Tensor& index) {
+    return x.defined() && index.defined() ? x.index_select(dim, index) : x;
+  };
+  return {RnnState{pick(rnn.h, 1, recurrent_index), pick(rnn.c, 1, recurrent_index)},
+          pick(input_feed, 0, recurrent_index), pick(memory, 0, source_index), pick(keys, 0, source_index),
+          pick(mask, 0, source_index)};
 }
 
 DecoderState DecoderState::detached() const {

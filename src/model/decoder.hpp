@@ -17,7 +17,11 @@ struct DecoderState {
   torch::Tensor keys;        // attention keys prepared from memory
   torch::Tensor mask;        // (B, S)
   // Keeps (and reorders) the sentences at `index`: beam search and shrinking finished batches.
-  DecoderState select(const torch::Tensor& index) const;
+  DecoderState select(const torch::Tensor& index) const { return select(index, index); }
+  // The same with separate indices for the recurrent part (h, c, input feed) and the source
+  // side (memory, keys, mask); an undefined `source_index` keeps the source side as it is,
+  // which beam search uses when it only reorders beams within each sentence's block.
+  DecoderState select(const torch::Tensor& recurrent_index, const torch::Tensor& source_index) const;
   torch::Device device() const { return rnn.h.defined() ? rnn.h.device() : mask.device(); }
   // The recurrent state cut from the graph: truncated BPTT carries values, not gradients.
   DecoderState detached() const;

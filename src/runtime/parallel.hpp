@@ -7,15 +7,23 @@
 
 namespace nmt {
 
-template <typename Body>  // body(begin, end)
-void parallel_chunks(size_t n, const Body& body) {
-  const size_t workers = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), n / 64 + 1));
+inline size_t parallel_workers() { return std::max<size_t>(1, std::thread::hardware_concurrency()); }
+
+// body(worker, begin, end), worker < parallel_workers(); the same n gives the same chunks.
+template <typename Body>
+void parallel_worker_chunks(size_t n, const Body& body) {
+  const size_t workers = std::min(parallel_workers(), n / 64 + 1);
   const size_t chunk = (n + workers - 1) / workers;
   std::vector<std::thread> threads;
   for (size_t w = 1; w < workers; ++w)
-    threads.emplace_back([&, w] { body(std::min(n, w * chunk), std::min(n, (w + 1) * chunk)); });
-  body(0, std::min(n, chunk));
+    threads.emplace_back([&, w] { body(w, std::min(n, w * chunk), std::min(n, (w + 1) * chunk)); });
+  body(size_t{0}, size_t{0}, std::min(n, chunk));
   for (auto& thread : threads) thread.join();
+}
+
+template <typename Body>  // body(begin, end)
+void parallel_chunks(size_t n, const Body& body) {
+  parallel_worker_chunks(n, [&](size_t, size_t begin, size_t end) { body(begin, end); });
 }
 
 }  // namespace nmt

@@ -109,7 +109,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
     const auto top_logp = top_logp_cpu.accessor<float, 2>();
     const auto top_token = top_token_cpu.accessor<int64_t, 2>();
     const auto attention_cpu = options.keep_attention && out.attention.defined() ? out.attention.cpu() : torch::Tensor();
-    std::vector<int64_t> next_rows, next_tokens, still_active;
+    std::vector<int64_t> next_rows, next_tokens, still_active, kept_block_rows;
     for (size_t a = 0; a < active.size(); ++a) {
       const int64_t b = active[a];
       const auto base = static_cast<int64_t>(a) * beam;
@@ -152,6 +152,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
         continue;
       }
       still_active.push_back(b);
+      for (int64_t k = 0; k < beam; ++k) kept_block_rows.push_back(base + k);
       next_rows.insert(next_rows.end(), parents.begin(), parents.end());
       for (size_t k = next.size(); k < static_cast<size_t>(beam); ++k) {
         next_rows.push_back(base);  // padding rows keep the block size; never read back
@@ -159,9 +160,12 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
       }
       sentence_beams = std::move(next);
     }
+    const bool sentences_left = still_active.size() != active.size();
     active.swap(still_active);
     if (active.empty()) break;
-    state = state.select(torch::tensor(next_rows, long_options));
+    // Every row of a block holds the same source, so the source side only moves when sentences leave.
+    state = state.select(torch::tensor(next_rows, long_options),
+                         sentences_left ? torch::tensor(kept_block_rows, long_options) : torch::Tensor());
     previous = torch::tensor(next_tokens, long_options);
   }
   std::vector<std::vector<Hypothesis>> results(static_cast<size_t>(batch_size));
