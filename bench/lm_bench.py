@@ -12,6 +12,8 @@ import json
 import os
 import subprocess
 
+from train_metrics import tokens_per_sec_after
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -22,14 +24,7 @@ def nmt_train(nmt, steps, warmup, env_extra):
                     "--set", f"training.dir={model_dir}", "--set", f"training.max_steps={warmup + steps}",
                     "--set", f"training.log_every={warmup}", "--set", "training.valid_every=1000000000"],
                    cwd=ROOT, env=env, check=True)
-    tokens = seconds = 0.0
-    with open(os.path.join(ROOT, model_dir, "metrics.jsonl")) as f:
-        for line in f:
-            record = json.loads(line)
-            if record["type"] == "train" and record["step"] > warmup:
-                tokens += record["tokens"]
-                seconds += record["seconds"]
-    return round(tokens / seconds, 1)
+    return tokens_per_sec_after(os.path.join(ROOT, model_dir), warmup)
 
 
 def reference(steps, warmup, threads, policy):

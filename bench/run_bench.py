@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from train_metrics import tokens_per_sec_after
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "downloads/multi30k/tok")
 
@@ -38,14 +40,7 @@ def nmt_train(nmt, cell, steps, warmup, extra=()):
     rss_mb = run_measuring_rss([nmt, "train", "--config", f"configs/bench-{cell}.yaml", "--overwrite", "--log-level", "warn",
          "--set", f"training.max_steps={warmup + steps}", "--set", f"training.log_every={warmup}",
          "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0", *extra])
-    tokens = seconds = 0.0
-    with open(os.path.join(ROOT, model_dir, "metrics.jsonl")) as f:
-        for line in f:
-            record = json.loads(line)
-            if record["type"] == "train" and record["step"] > warmup:
-                tokens += record["tokens"]
-                seconds += record["seconds"]
-    return {"impl": "nmt", "cell": cell, "tokens_per_sec": round(tokens / seconds, 1),
+    return {"impl": "nmt", "cell": cell, "tokens_per_sec": tokens_per_sec_after(os.path.join(ROOT, model_dir), warmup),
             "peak_rss_mb": round(rss_mb, 1)}
 
 

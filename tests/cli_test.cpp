@@ -126,6 +126,11 @@ TEST(Cli, PreprocessTrainTranslateEvaluate) {
   ASSERT_EQ(run_command(nmt_command("translate --model " + dir + "/model --input " + dir + "/in.txt --beam 3 --nbest 2 2>/dev/null"), &output), 0);
   EXPECT_EQ(lines_of(output).size(), 8u);  // 2 per non-empty line, 1 per empty line
   EXPECT_NE(output.find("0 ||| "), std::string::npos);
+
+  // A translation model is not a language model.
+  EXPECT_EQ(run_command(nmt_command("generate --model " + dir + "/model"), &output), 1);
+  EXPECT_NE(output.find("not 'lm'"), std::string::npos) << output;
+  EXPECT_NE(output.find("nmt translate"), std::string::npos) << output;
 }
 
 TEST(Cli, ReplaceUnkCopiesAttendedSourceToken) {

@@ -247,15 +247,6 @@ TEST(LanguageModel, StreamTrainingResumesBitIdentically) {
   const std::string text = "first line of text\nand a second one\n\nthird, after an empty line\n";
   std::string corpus;
   for (int i = 0; i < 20; ++i) corpus += text;
-  auto losses = [](const std::string& model_dir) {
-    std::vector<double> values;
-    std::ifstream in(model_dir + "/metrics.jsonl");
-    for (std::string line; std::getline(in, line);) {
-      const auto record = nlohmann::json::parse(line);
-      if (record["type"] == "train") values.push_back(record["loss"]);
-    }
-    return values;
-  };
   const std::vector<std::string> settings = {"training.batch_size=4", "training.bptt=8", "training.bptt_jitter=2",
                                              "model.dropout=0.2", "training.max_steps=16", "training.valid_every=6"};
   Config full = char_lm_config(dir + "/full", corpus, settings);
@@ -267,10 +258,9 @@ TEST(LanguageModel, StreamTrainingResumesBitIdentically) {
   TrainOptions resume;
   resume.resume = true;
   ASSERT_EQ(train(part, resume), 0);
-  const auto expected = losses(full.training.dir), got = losses(part.training.dir);
+  const auto expected = test::train_losses(full.training.dir), got = test::train_losses(part.training.dir);
   ASSERT_EQ(expected.size(), 16u);
-  ASSERT_EQ(got.size(), 16u);
-  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "step " << i + 1;
+  EXPECT_EQ(got, expected);
 }
 
 TEST(LanguageModelCli, TrainGenerateEvaluate) {
@@ -309,4 +299,27 @@ TEST(LanguageModelCli, TrainGenerateEvaluate) {
   EXPECT_EQ(report["tokens"].get<int64_t>(), 400);
   EXPECT_NE(test::run_command("echo hi | " + nmt + " translate --model " + dir + "/model", &output), 0);
   EXPECT_NE(output.find("nmt generate"), std::string::npos) << output;
+}
+
+TEST(LanguageModel, OverfitsHelloAndGeneratesItFromTheFirstCharacter) {
+  // The seed's first example: a character RNN trained on "hello" generates "hello" from "h".
+  const auto dir = test::scratch_dir("hello");
+  Config config = char_lm_config(dir, "hello\n", {"model.cell=gru", "training.bptt=8", "training.lr=0.02",
+                                                   "training.max_steps=150", "training.valid_every=150",
+                                                   "training.log_every=50"});
+  ASSERT_EQ(train(config, {}), 0);
+  LoadedModel loaded = load_model_dir(config.training.dir, "", torch::kCPU);
+  torch::InferenceMode inference;
+  const auto& vocab = loaded.vocabs.tgt;
+  auto decoder = loaded.language_model->decoder();
+  const StepFunction step = [&](DecoderState& state, const torch::Tensor& previous) {
+    return decoder->step(state, previous);
+  };
+  const auto prompted = read_prompt(loaded.language_model, {vocab.id("h")}, kEos, torch::kCPU);
+  SamplingOptions greedy;
+  greedy.temperature = 0;
+  greedy.max_len = 10;
+  std::string text = "h";
+  for (const int32_t id : sample_tokens(step, prompted.state, prompted.next_input, greedy)) text += vocab.token(id);
+  EXPECT_EQ(text, "hello");
 }

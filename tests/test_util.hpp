@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace nmt::test {
@@ -33,6 +35,17 @@ inline int run_command(const std::string& command, std::string* output = nullptr
   const int status = pipe ? pclose(pipe) : -1;
   if (output) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Step -> training loss of each log record in a model directory's metrics.jsonl.
+inline std::map<int64_t, double> train_losses(const std::string& model_dir) {
+  std::map<int64_t, double> losses;
+  std::ifstream in(model_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["type"] == "train") losses[record["step"]] = record["loss"];
+  }
+  return losses;
 }
 
 }  // namespace nmt::test

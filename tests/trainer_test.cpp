@@ -43,16 +43,6 @@ Config trained_tiny_model(const std::string& dir, int64_t steps, int64_t valid_e
   return config;
 }
 
-std::map<int64_t, double> train_losses(const std::string& model_dir) {
-  std::map<int64_t, double> losses;
-  std::ifstream in(model_dir + "/metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const auto record = nlohmann::json::parse(line);
-    if (record["type"] == "train") losses[record["step"]] = record["loss"];
-  }
-  return losses;
-}
-
 std::string resume_error(const Config& config) {
   try {
     TrainOptions options;
@@ -81,7 +71,7 @@ TEST(Trainer, ResumeIsBitIdentical) {
   resume.resume = true;
   ASSERT_EQ(train(part, resume), 0);
 
-  const auto expected = train_losses(full.training.dir), resumed = train_losses(part.training.dir);
+  const auto expected = test::train_losses(full.training.dir), resumed = test::train_losses(part.training.dir);
   ASSERT_EQ(expected.size(), 12u);
   ASSERT_EQ(resumed.size(), 12u);
   for (int64_t step = 1; step <= 12; ++step) EXPECT_EQ(expected.at(step), resumed.at(step)) << "step " << step;
