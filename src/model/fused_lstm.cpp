@@ -1,4 +1,4 @@
-#include "model/fused_lstm.hpp"
+#include "model/fused_recurrent.hpp"
 
 namespace nmt {
 namespace {
@@ -14,7 +14,7 @@ struct ForwardResult {
   Tensor tanh_c;  // (T, B, H) tanh of it
 };
 
-ForwardResult lstm_forward(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmLayerWeights& w) {
+ForwardResult lstm_forward(const Tensor& x, const Tensor& h0, const Tensor& c0, const RecurrentLayerWeights& w) {
   const int64_t steps = x.size(0), batch = x.size(1), hidden = h0.size(1);
   ForwardResult r;
   // Input projection (with both biases) for every step in one GEMM; the recurrent part is added in place.
@@ -96,7 +96,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x, const torch::Tensor& h0,
                                                                         const torch::Tensor& c0,
-                                                                        const LstmLayerWeights& weights) {
+                                                                        const RecurrentLayerWeights& weights) {
   if (!torch::GradMode::is_enabled()) {  // inference: no graph, nothing to save
     auto r = lstm_forward(x, h0, c0, weights);
     return {r.outputs, r.h, r.c};

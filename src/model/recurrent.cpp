@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "model/fused_lstm.hpp"
+#include "model/fused_recurrent.hpp"
 
 namespace nmt {
 
@@ -44,33 +44,41 @@ void set_fused_recurrent_enabled(bool enabled) { fused_switch() = enabled; }
 bool fused_recurrent_enabled() { return fused_switch(); }
 
 bool RecurrentImpl::uses_fused_path(const torch::Tensor& input) const {
-  return lstm_ && !options_.bidirectional && input.device().is_cpu() && input.scalar_type() == torch::kFloat &&
-         fused_recurrent_enabled();
+  return (lstm_ || gru_) && !options_.bidirectional && input.device().is_cpu() &&
+         input.scalar_type() == torch::kFloat && fused_recurrent_enabled();
 }
 
-std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused_lstm(const torch::Tensor& input, const RnnState& state) {
+std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Tensor& input, const RnnState& state) {
   const auto batch = input.size(1);
   const auto zeros = torch::zeros({options_.layers, batch, options_.hidden_size}, input.options());
-  const auto h0 = state.defined() ? state.h : zeros, c0 = state.defined() ? state.c : zeros;
-  const auto parameters = lstm_->named_parameters();
+  const auto h0 = state.defined() ? state.h : zeros, c0 = state.c.defined() ? state.c : zeros;
+  const auto parameters = lstm_ ? lstm_->named_parameters() : gru_->named_parameters();
   std::vector<torch::Tensor> final_h, final_c;
   torch::Tensor layer_input = input;
   for (int64_t layer = 0; layer < options_.layers; ++layer) {
     const std::string suffix = "_l" + std::to_string(layer);
-    const LstmLayerWeights weights{parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
-                                   parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]};
-    auto [output, h, c] = fused_lstm_layer(layer_input, h0[layer], c0[layer], weights);
-    final_h.push_back(h);
-    final_c.push_back(c);
+    const RecurrentLayerWeights weights{parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
+                                        parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]};
+    torch::Tensor output;
+    if (lstm_) {
+      auto [lstm_output, h, c] = fused_lstm_layer(layer_input, h0[layer], c0[layer], weights);
+      output = lstm_output;
+      final_h.push_back(h);
+      final_c.push_back(c);
+    } else {
+      auto [gru_output, h] = fused_gru_layer(layer_input, h0[layer], weights);
+      output = gru_output;
+      final_h.push_back(h);
+    }
     // nn::LSTM's dropout: on every layer's output but the last, in training only.
     const bool dropout = is_training() && options_.dropout > 0 && layer + 1 < options_.layers;
     layer_input = dropout ? torch::dropout(output, options_.dropout, true) : output;
   }
-  return {layer_input, RnnState{torch::stack(final_h), torch::stack(final_c)}};
+  return {layer_input, RnnState{torch::stack(final_h), lstm_ ? torch::stack(final_c) : torch::Tensor()}};
 }
 
 std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward(const torch::Tensor& input, const RnnState& state) {
-  if (uses_fused_path(input)) return forward_fused_lstm(input, state);
+  if (uses_fused_path(input)) return forward_fused(input, state);
   if (lstm_) {
     torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hc;
     if (state.defined()) hc = std::make_tuple(state.h, state.c);

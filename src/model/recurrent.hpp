@@ -31,7 +31,7 @@ class RecurrentImpl : public torch::nn::Module {
 
  private:
   bool uses_fused_path(const torch::Tensor& input) const;
-  std::tuple<torch::Tensor, RnnState> forward_fused_lstm(const torch::Tensor& input, const RnnState& state);
+  std::tuple<torch::Tensor, RnnState> forward_fused(const torch::Tensor& input, const RnnState& state);
   RecurrentOptions options_;
   torch::nn::RNN rnn_{nullptr};
   torch::nn::GRU gru_{nullptr};
@@ -39,7 +39,7 @@ class RecurrentImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Recurrent);
 
-// The fused LSTM path (model/fused_lstm.hpp) is on by default for unidirectional LSTMs on the CPU;
+// The fused path (model/fused_recurrent.hpp) is on by default for unidirectional LSTMs and GRUs on the CPU;
 // NMT_FUSED_RNN=0 in the environment, or this switch (tests, benchmarks), turns it off.
 void set_fused_recurrent_enabled(bool enabled);
 bool fused_recurrent_enabled();
