@@ -27,7 +27,7 @@ void run_preprocess(const PreprocessOptions& options, const GlobalOptions& globa
 
 void setup_preprocess(CLI::App& app, GlobalOptions& globals) {
   auto options = std::make_shared<PreprocessOptions>();
-  auto* command = app.add_subcommand("preprocess", "tokenize parallel text, build vocabularies, encode the corpus");
+  auto* command = app.add_subcommand("preprocess", "tokenize parallel (or language-model) text, build vocabularies, encode the corpus");
   command->add_option("--config", options->config, "YAML config")->required();
   command->add_flag("--force", options->force, "replace a data.dir made from a different config");
   command->callback([options, &globals] { run_preprocess(*options, globals); });

@@ -14,7 +14,7 @@ struct TrainCommandOptions {
 
 void setup_train(CLI::App& app, GlobalOptions& globals) {
   auto options = std::make_shared<TrainCommandOptions>();
-  auto* command = app.add_subcommand("train", "train an RNN/GRU/LSTM encoder-decoder on a preprocessed corpus");
+  auto* command = app.add_subcommand("train", "train an RNN/GRU/LSTM encoder-decoder (or language model) on a preprocessed corpus");
   command->add_option("--config", options->config, "YAML config")->required();
   command->add_option("--resume", options->resume, "continue from the latest checkpoint, or from PATH")
       ->expected(0, 1)
