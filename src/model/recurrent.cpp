@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "model/fused_recurrent.hpp"
 
 namespace nmt {
 
@@ -27,6 +26,14 @@ RecurrentImpl::RecurrentImpl(const RecurrentOptions& options) : options_(options
                                                      .dropout(dropout)));
   } else {
     throw std::invalid_argument("unknown recurrent cell '" + options.cell + "'");
+  }
+  if ((lstm_ || gru_) && !options.bidirectional) {
+    const auto parameters = lstm_ ? lstm_->named_parameters() : gru_->named_parameters();
+    for (int64_t layer = 0; layer < options.layers; ++layer) {
+      const std::string suffix = "_l" + std::to_string(layer);
+      layer_weights_.push_back({parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
+                                parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]});
+    }
   }
 }
 
@@ -52,13 +59,10 @@ std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Te
   const auto batch = input.size(1);
   const auto zeros = torch::zeros({options_.layers, batch, options_.hidden_size}, input.options());
   const auto h0 = state.defined() ? state.h : zeros, c0 = state.c.defined() ? state.c : zeros;
-  const auto parameters = lstm_ ? lstm_->named_parameters() : gru_->named_parameters();
   std::vector<torch::Tensor> final_h, final_c;
   torch::Tensor layer_input = input;
   for (int64_t layer = 0; layer < options_.layers; ++layer) {
-    const std::string suffix = "_l" + std::to_string(layer);
-    const RecurrentLayerWeights weights{parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
-                                        parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]};
+    const RecurrentLayerWeights& weights = layer_weights_[static_cast<size_t>(layer)];
     torch::Tensor output;
     if (lstm_) {
       auto [lstm_output, h, c] = fused_lstm_layer(layer_input, h0[layer], c0[layer], weights);

@@ -2,6 +2,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "model/fused_recurrent.hpp"
+
 namespace nmt {
 
 // Hidden state of a recurrent stack: h, plus c for LSTM (undefined otherwise).
@@ -36,6 +38,9 @@ class RecurrentImpl : public torch::nn::Module {
   torch::nn::RNN rnn_{nullptr};
   torch::nn::GRU gru_{nullptr};
   torch::nn::LSTM lstm_{nullptr};
+  // Handles to each layer's parameters for the fused path, looked up once: set_data (device
+  // moves, checkpoint loads) keeps the tensors these handles refer to.
+  std::vector<RecurrentLayerWeights> layer_weights_;
 };
 TORCH_MODULE(Recurrent);
 
