@@ -1,4 +1,13 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <fcntl.h>
+#include <filesystem>
+#include <future>
+#include <thread>
 
 #include "test_util.hpp"
 #include "text/line_reader.hpp"
@@ -77,6 +86,76 @@ TEST(LineReader, ReadsGzipAndStripsCarriageReturns) {
   LineReader crlf(dir + "/crlf.txt");
   ASSERT_TRUE(crlf.next(line));
   EXPECT_EQ(line, "a b");
+}
+
+TEST(LineReader, ReturnsEachLineOfAPipeAsItArrives) {
+  const auto path = test::scratch_dir("fifo") + "/in";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  std::promise<void> first_line_read;
+  bool read_before_more_input = false;
+  std::thread writer([&] {
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "first\n", 6), 6);
+    // A reader that waits for a full buffer or the end of input would time out here.
+    read_before_more_input = first_line_read.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    ASSERT_EQ(::write(fd, "second\n", 7), 7);
+    ::close(fd);
+  });
+  LineReader reader(path);
+  std::string line;
+  ASSERT_TRUE(reader.next(line));
+  EXPECT_EQ(line, "first");
+  EXPECT_FALSE(reader.ready());  // nothing more has arrived yet
+  first_line_read.set_value();
+  ASSERT_TRUE(reader.next(line));
+  EXPECT_EQ(line, "second");
+  EXPECT_FALSE(reader.next(line));
+  writer.join();
+  EXPECT_TRUE(read_before_more_input);
+}
+
+TEST(LineReader, ReadsConcatenatedGzipMembersAndRejectsTruncatedGzip) {
+  const auto dir = test::scratch_dir("gz");
+  const std::string path = dir + "/two.gz";
+  for (const char* text : {"one\ntwo\n", "three\n"}) {  // "ab" appends a second gzip member
+    gzFile file = gzopen(path.c_str(), "ab");
+    gzputs(file, text);
+    gzclose(file);
+  }
+  std::vector<std::string> lines;
+  LineReader reader(path);
+  for (std::string line; reader.next(line);) lines.push_back(line);
+  EXPECT_EQ(lines, words({"one", "two", "three"}));
+
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + "\n";
+  gzFile file = gzopen((dir + "/big.gz").c_str(), "wb");
+  gzwrite(file, big.data(), static_cast<unsigned>(big.size()));
+  gzclose(file);
+  std::filesystem::resize_file(dir + "/big.gz", std::filesystem::file_size(dir + "/big.gz") / 2);
+  LineReader truncated(dir + "/big.gz");
+  try {
+    for (std::string line; truncated.next(line);) {
+    }
+    FAIL() << "expected an error for a truncated gzip file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("big.gz:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Tokenizer, TokenizedLineIsRefilledInPlace) {
+  auto word = make_tokenizer(tokenizer("word", true));
+  TokenizedLine tokens;
+  word->tokenize_into("Ein sehr langer Satz, mit Komma.", tokens);
+  EXPECT_EQ(tokens.size(), 8u);
+  word->tokenize_into("Kurz!", tokens);
+  EXPECT_EQ(tokens.strings(), words({"kurz", "!"}));
+  word->tokenize_into("", tokens);
+  EXPECT_TRUE(tokens.empty());
+  // A lowercase mapping that changes the byte length (U+023A -> U+2C65) leaves the fast path.
+  EXPECT_EQ(lowercase_utf8("A\u023a\u00c4"), "a\u2c65\u00e4");
 }
 
 TEST(Tokenizer, SentencePieceRoundTrip) {

@@ -1,5 +1,4 @@
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -42,15 +41,16 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
   if (!options.attention_file.empty()) attention_out.open(options.attention_file);
   LineReader reader(options.input);
   const auto start = std::chrono::steady_clock::now();
-  // Interactive input is translated line by line; pipes and files in chunks of several batches.
-  const bool interactive = options.input == "-" && isatty(STDIN_FILENO);
-  const size_t chunk = interactive ? 1 : static_cast<size_t>(batch_size * 16);
+  // Files go in chunks of several batches; from a pipe or terminal, a chunk holds just the
+  // lines that have arrived, so each line is translated without waiting for more input.
+  const size_t chunk = static_cast<size_t>(batch_size * 16);
   int64_t index = 0;
   std::vector<std::string> lines;
   for (bool more = true; more;) {
     lines.clear();
     std::string line;
-    while (lines.size() < chunk && (more = reader.next(line))) lines.push_back(line);
+    while (lines.size() < chunk && (lines.empty() || reader.ready()) && (more = reader.next(line)))
+      lines.push_back(line);
     if (lines.empty()) break;
     for (const auto& translation : translator.translate(lines)) {
       for (const auto& candidate : translation.candidates) {

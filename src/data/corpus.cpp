@@ -23,10 +23,10 @@ SequenceWriter::~SequenceWriter() {
   if (file_) std::fclose(file_);
 }
 
-void SequenceWriter::write(const std::vector<int32_t>& sentence) {
-  if (!sentence.empty() && std::fwrite(sentence.data(), sizeof(int32_t), sentence.size(), file_) != sentence.size())
+void SequenceWriter::write(const int32_t* tokens, size_t length) {
+  if (length > 0 && std::fwrite(tokens, sizeof(int32_t), length, file_) != length)
     throw std::runtime_error("write error on '" + path_ + "' (disk full?)");
-  offsets_.push_back(offsets_.back() + sentence.size());
+  offsets_.push_back(offsets_.back() + length);
 }
 
 void SequenceWriter::close() {

@@ -25,7 +25,8 @@ class SequenceWriter {
  public:
   explicit SequenceWriter(const std::string& path);
   ~SequenceWriter();
-  void write(const std::vector<int32_t>& sentence);
+  void write(const std::vector<int32_t>& sentence) { write(sentence.data(), sentence.size()); }
+  void write(const int32_t* tokens, size_t length);
   void close();  // writes offsets and header; throws on any I/O error
 
  private:

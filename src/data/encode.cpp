@@ -14,12 +14,17 @@ std::vector<int32_t> truncate_source(const std::vector<int32_t>& ids, int64_t ma
   return {ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), static_cast<size_t>(max_len)))};
 }
 
-std::vector<int32_t> wrap_target(const std::vector<int32_t>& ids, int64_t max_len) {
+void wrap_target_into(const std::vector<int32_t>& ids, int64_t max_len, std::vector<int32_t>& out) {
   const size_t kept = std::min(ids.size(), static_cast<size_t>(max_len - 2));
-  std::vector<int32_t> wrapped(kept + 2);
-  wrapped.front() = kSos;
-  std::copy(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(kept), wrapped.begin() + 1);
-  wrapped.back() = kEos;
+  out.resize(kept + 2);
+  out.front() = kSos;
+  std::copy(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(kept), out.begin() + 1);
+  out.back() = kEos;
+}
+
+std::vector<int32_t> wrap_target(const std::vector<int32_t>& ids, int64_t max_len) {
+  std::vector<int32_t> wrapped;
+  wrap_target_into(ids, max_len, wrapped);
   return wrapped;
 }
 

@@ -14,6 +14,8 @@ std::vector<int32_t> lookup_ids(const std::vector<std::string>& tokens, const Vo
 std::vector<int32_t> truncate_source(const std::vector<int32_t>& ids, int64_t max_len);
 // Target: SOS + ids[:max_len-2] + EOS.
 std::vector<int32_t> wrap_target(const std::vector<int32_t>& ids, int64_t max_len);
+// The same into `out`, reusing its buffer.
+void wrap_target_into(const std::vector<int32_t>& ids, int64_t max_len, std::vector<int32_t>& out);
 // Source: ids of tokens[:max_len].
 std::vector<int32_t> encode_source(const std::vector<std::string>& tokens, const Vocab& vocab, int64_t max_len);
 // Target: SOS + ids of tokens[:max_len-2] + EOS.

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "runtime/parallel.hpp"
 #include "text/line_reader.hpp"
 
 namespace nmt {
@@ -33,17 +34,24 @@ void for_each_pair(const std::string& src_path, const std::string& tgt_path,
 void for_each_pair_block(const std::string& src_path, const std::string& tgt_path, size_t block_size,
                          const std::function<void(const std::vector<std::string>&, const std::vector<std::string>&)>& visit) {
   LineReader src(src_path), tgt(tgt_path);
-  // Lines are read straight into the block's strings, whose buffers are reused from block to block.
-  std::vector<std::string> src_block(block_size), tgt_block(block_size);
-  for (bool more = true; more;) {
+  // Lines are read straight into a block's strings, whose buffers are reused; the next block is
+  // read (decompressed, split, UTF-8 checked) on its own thread while `visit` works on this one.
+  struct Block {
+    std::vector<std::string> src, tgt;
+  };
+  auto read_block = [&](Block& block) {
+    block.src.resize(block_size);
+    block.tgt.resize(block_size);
     size_t count = 0;
-    while (count < block_size && (more = next_pair(src, tgt, src_block[count], tgt_block[count]))) ++count;
-    if (count == 0) return;
-    if (count < block_size) {
-      src_block.resize(count);
-      tgt_block.resize(count);
-    }
-    visit(src_block, tgt_block);
+    while (count < block_size && next_pair(src, tgt, block.src[count], block.tgt[count])) ++count;
+    block.src.resize(count);
+    block.tgt.resize(count);
+  };
+  Block current, ahead;
+  read_block(current);
+  while (!current.src.empty()) {
+    run_concurrently([&] { visit(current.src, current.tgt); }, [&] { read_block(ahead); });
+    std::swap(current, ahead);
   }
 }
 

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -49,6 +52,10 @@ Tokenizers train_sentencepiece_models(const Config& config, const std::string& o
   return {load_tokenizer(out_dir, data.tokenizer, "src"), load_tokenizer(out_dir, data.tokenizer, "tgt")};
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 bool is_long(size_t src_length, size_t tgt_length, int64_t max_len) {
   return static_cast<int64_t>(src_length) > max_len || static_cast<int64_t>(tgt_length) > max_len - 2;
 }
@@ -83,43 +90,65 @@ class IdSpool {
   std::FILE* file_;
 };
 
-// Applies the max_len rules to full id sequences, writes both sides and gathers statistics.
+// One side of a split: applies its max_len rule to full id sequences, writes them and gathers
+// statistics. Source: ids[:max_len]; target: SOS + ids[:max_len-2] + EOS.
+class SideWriter {
+ public:
+  SideWriter(const std::string& path, int64_t max_len, bool target)
+      : writer_(path), target_(target), max_len_(max_len), kept_(static_cast<size_t>(target ? max_len - 2 : max_len)) {}
+  void add(const std::vector<int32_t>& ids) {
+    stats_.add(ids, kept_);
+    if (target_) {
+      wrap_target_into(ids, max_len_, wrapped_);
+      writer_.write(wrapped_);
+    } else {
+      writer_.write(ids.data(), std::min(ids.size(), kept_));
+    }
+  }
+  nlohmann::json finish() {
+    writer_.close();
+    return stats_.to_json();
+  }
+
+ private:
+  SequenceWriter writer_;
+  bool target_;
+  int64_t max_len_;
+  size_t kept_;
+  SideStats stats_;
+  std::vector<int32_t> wrapped_;
+};
+
+// Both sides of a split, plus the raw target lines of held-out splits (the BLEU references).
 class SplitWriter {
  public:
   SplitWriter(const std::string& dir, const std::string& split, int64_t max_len)
-      : max_len_(max_len), src_(split_path(dir, split, "src")), tgt_(split_path(dir, split, "tgt")) {
+      : src_(split_path(dir, split, "src"), max_len, false), tgt_(split_path(dir, split, "tgt"), max_len, true) {
     if (split != "train") references_.open(reference_path(dir, split), std::ios::binary);
     reference_file_ = reference_path(dir, split);
   }
   void add(const std::vector<int32_t>& src_ids, const std::vector<int32_t>& tgt_ids, const std::string& reference) {
-    src_stats_.add(src_ids, static_cast<size_t>(max_len_));
-    tgt_stats_.add(tgt_ids, static_cast<size_t>(max_len_ - 2));
-    src_.write(truncate_source(src_ids, max_len_));
-    tgt_.write(wrap_target(tgt_ids, max_len_));
+    src_.add(src_ids);
+    tgt_.add(tgt_ids);
     if (references_.is_open()) references_ << reference << '\n';
-    ++sentences_;
   }
-  nlohmann::json finish(int64_t lines, int64_t dropped_empty, int64_t dropped_long) {
-    src_.close();
-    tgt_.close();
+  SideWriter& src() { return src_; }
+  SideWriter& tgt() { return tgt_; }
+  nlohmann::json finish(int64_t lines, int64_t sentences, int64_t dropped_empty, int64_t dropped_long) {
     if (references_.is_open() && !references_.flush())
       throw std::runtime_error("write error on '" + reference_file_ + "' (disk full?)");
     return {{"lines", lines},
-            {"sentences", sentences_},
+            {"sentences", sentences},
             {"dropped_empty", dropped_empty},
             {"dropped_long", dropped_long},
-            {"src", src_stats_.to_json()},
-            {"tgt", tgt_stats_.to_json()}};
+            {"src", src_.finish()},
+            {"tgt", tgt_.finish()}};
   }
-  int64_t sentences() const { return sentences_; }
 
  private:
-  int64_t max_len_;
-  SequenceWriter src_, tgt_;
+  SideWriter src_, tgt_;
   std::ofstream references_;
   std::string reference_file_;
-  SideStats src_stats_, tgt_stats_;
-  int64_t sentences_ = 0;
 };
 
 // Validation and test: tokenized and looked up directly; never dropped for length.
@@ -134,7 +163,7 @@ nlohmann::json encode_heldout_split(const Config& config, const std::string& spl
     if (src_tokens.empty() || tgt_tokens.empty()) return void(++dropped_empty);
     writer.add(lookup_ids(src_tokens, vocabs.src), lookup_ids(tgt_tokens, vocabs.tgt), tgt_line);
   });
-  return writer.finish(lines, dropped_empty, 0);
+  return writer.finish(lines, lines - dropped_empty, dropped_empty, 0);
 }
 
 void check_existing_output(const std::string& dir, const std::string& hash, bool force) {
@@ -161,9 +190,11 @@ nlohmann::json encode_parallel_splits(const Config& config, const std::string& t
   // One tokenization pass over train, in parallel blocks: each worker tokenizes and interns its
   // lines privately; between blocks new tokens get shared provisional ids. Provisional ids go to
   // scratch files, counts to the shared interners.
+  const auto start = std::chrono::steady_clock::now();
   TokenInterner src_interner, tgt_interner_separate;
   TokenInterner& tgt_interner = data.vocab.shared ? src_interner : tgt_interner_separate;
   std::vector<WorkerInterner> src_workers(parallel_workers()), tgt_workers(parallel_workers());
+  std::vector<TokenizedLine> src_tokens(parallel_workers()), tgt_tokens(parallel_workers());
   IdSpool src_spool(tmp_dir + "/train.src.spool"), tgt_spool(tmp_dir + "/train.tgt.spool");
   int64_t lines = 0, kept = 0, dropped_empty = 0, dropped_long = 0;
   std::vector<std::vector<int32_t>> src_ids, tgt_ids;
@@ -175,15 +206,17 @@ nlohmann::json encode_parallel_splits(const Config& config, const std::string& t
     tgt_ids.resize(n);
     fates.resize(n);
     parallel_worker_chunks(n, [&](size_t worker, size_t begin, size_t end) {  // tokenizers are stateless
+      auto& src = src_tokens[worker];
+      auto& tgt = tgt_tokens[worker];
       for (size_t i = begin; i < end; ++i) {
-        const auto src_tokens = tokenizers.src->tokenize(src_lines[i]);
-        const auto tgt_tokens = tokenizers.tgt->tokenize(tgt_lines[i]);
-        fates[i] = src_tokens.empty() || tgt_tokens.empty() ? Fate::empty
-                   : data.drop_long && is_long(src_tokens.size(), tgt_tokens.size(), data.max_len) ? Fate::too_long
-                                                                                                   : Fate::kept;
+        tokenizers.src->tokenize_into(src_lines[i], src);
+        tokenizers.tgt->tokenize_into(tgt_lines[i], tgt);
+        fates[i] = src.empty() || tgt.empty() ? Fate::empty
+                   : data.drop_long && is_long(src.size(), tgt.size(), data.max_len) ? Fate::too_long
+                                                                                     : Fate::kept;
         if (fates[i] != Fate::kept) continue;
-        src_ids[i] = src_workers[worker].intern(src_tokens);
-        tgt_ids[i] = tgt_workers[worker].intern(tgt_tokens);
+        src_workers[worker].intern(src, src_ids[i]);
+        tgt_workers[worker].intern(tgt, tgt_ids[i]);
       }
     });
     for (size_t w = 0; w < src_workers.size(); ++w) {
@@ -210,6 +243,7 @@ nlohmann::json encode_parallel_splits(const Config& config, const std::string& t
       }
     }
   });
+  spdlog::debug("tokenized {} training pairs in {:.2f} s", lines, seconds_since(start));
   for (size_t w = 0; w < src_workers.size(); ++w) {
     src_workers[w].merge_counts(src_interner);
     tgt_workers[w].merge_counts(tgt_interner);
@@ -224,20 +258,23 @@ nlohmann::json encode_parallel_splits(const Config& config, const std::string& t
 
   nlohmann::json manifest = {{"vocab", {{"src", vocabs.src.size()}, {"tgt", vocabs.tgt.size()}, {"shared", data.vocab.shared}}}};
   {
-    const auto src_mapping = src_interner.remap_to(vocabs.src), tgt_mapping = tgt_interner.remap_to(vocabs.tgt);
+    // The two sides are independent: each is read back, remapped and written on its own thread.
     SplitWriter writer(tmp_dir, "train", data.max_len);
-    src_spool.rewind();
-    tgt_spool.rewind();
-    std::vector<int32_t> src_ids, tgt_ids;
-    for (int64_t i = 0; i < kept; ++i) {
-      src_spool.read(src_ids);
-      tgt_spool.read(tgt_ids);
-      for (auto& id : src_ids) id = src_mapping[static_cast<size_t>(id)];
-      for (auto& id : tgt_ids) id = tgt_mapping[static_cast<size_t>(id)];
-      writer.add(src_ids, tgt_ids, "");
-    }
-    manifest["splits"]["train"] = writer.finish(lines, dropped_empty, dropped_long);
+    auto encode_side = [kept](IdSpool& spool, const std::vector<int32_t>& mapping, SideWriter& side) {
+      spool.rewind();
+      std::vector<int32_t> ids;
+      for (int64_t i = 0; i < kept; ++i) {
+        spool.read(ids);
+        for (auto& id : ids) id = mapping[static_cast<size_t>(id)];
+        side.add(ids);
+      }
+    };
+    const auto src_mapping = src_interner.remap_to(vocabs.src), tgt_mapping = tgt_interner.remap_to(vocabs.tgt);
+    run_concurrently([&] { encode_side(src_spool, src_mapping, writer.src()); },
+                     [&] { encode_side(tgt_spool, tgt_mapping, writer.tgt()); });
+    manifest["splits"]["train"] = writer.finish(lines, kept, dropped_empty, dropped_long);
   }
+  spdlog::debug("encoded the training split after {:.2f} s", seconds_since(start));
   manifest["splits"]["valid"] = encode_heldout_split(config, "valid", data.valid, tokenizers, vocabs, tmp_dir);
   if (has_test) manifest["splits"]["test"] = encode_heldout_split(config, "test", data.test, tokenizers, vocabs, tmp_dir);
   return manifest;

@@ -22,14 +22,14 @@ template <typename Visit>
 int64_t for_each_tokenized_line(const std::string& path, const Tokenizer& tokenizer, const Visit& visit) {
   LineReader reader(path);
   std::vector<std::string> lines;
-  std::vector<std::vector<std::string>> tokens;
+  std::vector<TokenizedLine> tokens;
   int64_t count = 0;
   for (bool more = true; more;) {
     lines.clear();
     for (std::string line; lines.size() < 8192 && (more = reader.next(line));) lines.push_back(std::move(line));
     tokens.resize(lines.size());
     parallel_chunks(lines.size(), [&](size_t begin, size_t end) {  // tokenizers are stateless
-      for (size_t i = begin; i < end; ++i) tokens[i] = tokenizer.tokenize(lines[i]);
+      for (size_t i = begin; i < end; ++i) tokenizer.tokenize_into(lines[i], tokens[i]);
     });
     for (size_t i = 0; i < lines.size(); ++i) visit(tokens[i]);
     count += static_cast<int64_t>(lines.size());
@@ -59,8 +59,10 @@ nlohmann::json encode_text_splits(const Config& config, const std::string& out_d
 
   TokenInterner interner;
   Sequences provisional;
-  const int64_t train_lines = for_each_tokenized_line(data.train.text, *tokenizer, [&](const auto& tokens) {
-    provisional.push_back(interner.intern(tokens));
+  std::vector<int32_t> ids;
+  const int64_t train_lines = for_each_tokenized_line(data.train.text, *tokenizer, [&](const TokenizedLine& tokens) {
+    interner.intern(tokens, ids);
+    provisional.push_back(ids);
   });
   if (provisional.tokens.empty())
     throw std::runtime_error("the training text '" + data.train.text + "' has no tokens (" +
@@ -75,8 +77,8 @@ nlohmann::json encode_text_splits(const Config& config, const std::string& out_d
   for (const auto& [split, path] : {std::pair{"valid", data.valid.text}, std::pair{"test", data.test.text}}) {
     if (path.empty()) continue;
     Sequences encoded;
-    const int64_t lines = for_each_tokenized_line(path, *tokenizer, [&](const auto& tokens) {
-      encoded.push_back(lookup_ids(tokens, vocab));
+    const int64_t lines = for_each_tokenized_line(path, *tokenizer, [&](const TokenizedLine& tokens) {
+      encoded.push_back(lookup_ids(tokens.strings(), vocab));
     });
     manifest["splits"][split] = write_split(encoded, lines, split_path(out_dir, split, "text"));
   }

@@ -1,7 +1,8 @@
-// Splits [0, n) into one contiguous chunk per core and runs them concurrently.
+// Splitting work across the cores with plain threads.
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <exception>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,28 @@ void parallel_worker_chunks(size_t n, const Body& body) {
 template <typename Body>  // body(begin, end)
 void parallel_chunks(size_t n, const Body& body) {
   parallel_worker_chunks(n, [&](size_t, size_t begin, size_t end) { body(begin, end); });
+}
+
+// Runs `first` here and `second` on a new thread; returns when both are done, rethrowing the
+// first one's exception if both fail.
+template <typename First, typename Second>
+void run_concurrently(const First& first, const Second& second) {
+  std::exception_ptr second_error;
+  std::thread thread([&] {
+    try {
+      second();
+    } catch (...) {
+      second_error = std::current_exception();
+    }
+  });
+  try {
+    first();
+  } catch (...) {
+    thread.join();
+    throw;
+  }
+  thread.join();
+  if (second_error) std::rethrow_exception(second_error);
 }
 
 }  // namespace nmt

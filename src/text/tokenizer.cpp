@@ -3,6 +3,7 @@
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
+#include <array>
 #include <stdexcept>
 
 #include "text/sentencepiece.hpp"
@@ -10,37 +11,64 @@
 
 namespace nmt {
 
-std::string lowercase_utf8(std::string_view text) {
+void lowercase_utf8_into(std::string_view text, std::string& out) {
   // Fast path: below U+0370 (Latin scripts) the simple per-character mapping equals ICU's full
-  // one, except for U+0130 (dotted capital I). Anything else: ICU's full mapping of the line.
-  std::string out;
-  out.reserve(text.size());
+  // one, except for U+0130 (dotted capital I), and keeps each character's byte length, so the
+  // output fits in the input's size. Anything else: ICU's full mapping of the line.
+  out.resize(text.size());
+  char* written = out.data();
   for (size_t i = 0; i < text.size();) {
     const auto byte = static_cast<unsigned char>(text[i]);
     if (byte < 0x80) {
-      out.push_back(static_cast<char>(byte >= 'A' && byte <= 'Z' ? byte + 32 : byte));
+      *written++ = static_cast<char>(byte >= 'A' && byte <= 'Z' ? byte + 32 : byte);
       ++i;
       continue;
     }
     const bool two_bytes = (byte & 0xE0) == 0xC0 && i + 1 < text.size();
     const char32_t c = two_bytes ? ((byte & 0x1F) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3F) : 0;
-    if (!two_bytes || c >= 0x370 || c == 0x130) {
-      std::string full;
+    const auto lower = static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
+    if (!two_bytes || c >= 0x370 || c == 0x130 || lower < 0x80 || lower >= 0x800) {
+      out.clear();
       icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())))
           .toLower()
-          .toUTF8String(full);
-      return full;
+          .toUTF8String(out);
+      return;
     }
-    append_utf8(out, static_cast<char32_t>(u_tolower(static_cast<UChar32>(c))));
+    *written++ = static_cast<char>(0xC0 | (lower >> 6));
+    *written++ = static_cast<char>(0x80 | (lower & 0x3F));
     i += 2;
   }
+  out.resize(static_cast<size_t>(written - out.data()));
+}
+
+std::string lowercase_utf8(std::string_view text) {
+  std::string out;
+  lowercase_utf8_into(text, out);
   return out;
+}
+
+std::vector<std::string> TokenizedLine::strings() const {
+  std::vector<std::string> tokens;
+  tokens.reserve(size());
+  for (size_t i = 0; i < size(); ++i) tokens.emplace_back((*this)[i]);
+  return tokens;
+}
+
+std::vector<std::string> Tokenizer::tokenize(std::string_view line) const {
+  TokenizedLine tokens;
+  tokenize_into(line, tokens);
+  return tokens.strings();
 }
 
 namespace {
 
-std::string maybe_lower(std::string_view line, bool lowercase) {
-  return lowercase ? lowercase_utf8(line) : std::string(line);
+// Starts `out` over with the line's text, lowercased where configured.
+void load_text(std::string_view line, bool lowercase, TokenizedLine& out) {
+  out.clear_tokens();
+  if (lowercase)
+    lowercase_utf8_into(line, out.text);
+  else
+    out.text.assign(line);
 }
 
 std::string join(const std::vector<std::string>& tokens) {
@@ -52,8 +80,9 @@ std::string join(const std::vector<std::string>& tokens) {
 class WhitespaceTokenizer : public Tokenizer {
  public:
   explicit WhitespaceTokenizer(bool lowercase) : lowercase_(lowercase) {}
-  std::vector<std::string> tokenize(std::string_view line) const override {
-    return python_split(maybe_lower(line, lowercase_));
+  void tokenize_into(std::string_view line, TokenizedLine& out) const override {
+    load_text(line, lowercase_, out);
+    for_each_python_word(out.text, [&](size_t begin, size_t length) { out.add_token(begin, length); });
   }
   std::string detokenize(const std::vector<std::string>& tokens) const override { return join(tokens); }
 
@@ -65,38 +94,51 @@ class WhitespaceTokenizer : public Tokenizer {
 class WordTokenizer : public Tokenizer {
  public:
   explicit WordTokenizer(bool lowercase) : lowercase_(lowercase) {}
-  std::vector<std::string> tokenize(std::string_view line) const override {
-    const std::string text = maybe_lower(line, lowercase_);
-    std::vector<std::string> tokens;
-    size_t word_start = std::string::npos;  // byte offset where the current word began
+  void tokenize_into(std::string_view line, TokenizedLine& out) const override {
+    load_text(line, lowercase_, out);
+    const std::string_view text = out.text;
+    size_t word_start = std::string_view::npos;  // byte offset where the current word began
     auto flush = [&](size_t end) {
-      if (word_start != std::string::npos) tokens.emplace_back(text, word_start, end - word_start);
-      word_start = std::string::npos;
+      if (word_start != std::string_view::npos) out.add_token(word_start, end - word_start);
+      word_start = std::string_view::npos;
     };
     for (size_t i = 0; i < text.size();) {
-      char32_t c;
-      const size_t length = decode_utf8(text, i, c);
-      if (is_python_space(c) || (c >= 0x80 && u_isspace(static_cast<UChar32>(c)))) {
-        flush(i);
-      } else if (is_word_char(c)) {
-        if (word_start == std::string::npos) word_start = i;
+      const auto byte = static_cast<unsigned char>(text[i]);
+      size_t length = 1;
+      Kind kind;
+      if (byte < 0x80) {
+        kind = kAsciiKinds[byte];
+      } else {
+        char32_t c;
+        length = decode_utf8(text, i, c);
+        kind = kind_of(c);
+      }
+      if (kind == Kind::word) {
+        if (word_start == std::string_view::npos) word_start = i;
       } else {
         flush(i);
-        tokens.emplace_back(text, i, length);
+        if (kind == Kind::symbol) out.add_token(i, length);
       }
       i += length;
     }
     flush(text.size());
-    return tokens;
   }
   std::string detokenize(const std::vector<std::string>& tokens) const override { return join(tokens); }
 
  private:
-  static bool is_word_char(char32_t c) {
-    if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  enum class Kind : uint8_t { space, word, symbol };
+  static Kind kind_of(char32_t c) {
+    if (is_python_space(c) || (c >= 0x80 && u_isspace(static_cast<UChar32>(c)))) return Kind::space;
+    if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? Kind::word : Kind::symbol;
     const auto category = U_GET_GC_MASK(c);
-    return (category & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK)) != 0;
+    return (category & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK)) != 0 ? Kind::word : Kind::symbol;
   }
+  static std::array<Kind, 128> ascii_kinds() {
+    std::array<Kind, 128> kinds{};
+    for (char32_t c = 0; c < 128; ++c) kinds[c] = kind_of(c);
+    return kinds;
+  }
+  static inline const std::array<Kind, 128> kAsciiKinds = ascii_kinds();
   bool lowercase_;
 };
 
@@ -104,17 +146,14 @@ class WordTokenizer : public Tokenizer {
 class CharTokenizer : public Tokenizer {
  public:
   explicit CharTokenizer(bool lowercase) : lowercase_(lowercase) {}
-  std::vector<std::string> tokenize(std::string_view line) const override {
-    const std::string text = maybe_lower(line, lowercase_);
-    std::vector<std::string> tokens;
-    tokens.reserve(text.size());
-    for (size_t i = 0; i < text.size();) {
+  void tokenize_into(std::string_view line, TokenizedLine& out) const override {
+    load_text(line, lowercase_, out);
+    for (size_t i = 0; i < out.text.size();) {
       char32_t c;
-      const size_t length = decode_utf8(text, i, c);
-      tokens.emplace_back(text, i, length);
+      const size_t length = decode_utf8(out.text, i, c);
+      out.add_token(i, length);
       i += length;
     }
-    return tokens;
   }
   std::string detokenize(const std::vector<std::string>& tokens) const override {
     std::string out;
@@ -129,8 +168,15 @@ class CharTokenizer : public Tokenizer {
 class SentencePieceTokenizer : public Tokenizer {
  public:
   SentencePieceTokenizer(const std::string& model, bool lowercase) : model_(model), lowercase_(lowercase) {}
-  std::vector<std::string> tokenize(std::string_view line) const override {
-    return model_.encode(maybe_lower(line, lowercase_));
+  // The tokens point into the concatenation of the pieces.
+  void tokenize_into(std::string_view line, TokenizedLine& out) const override {
+    const auto pieces = model_.encode(lowercase_ ? lowercase_utf8(line) : std::string(line));
+    out.clear_tokens();
+    out.text.clear();
+    for (const auto& piece : pieces) {
+      out.add_token(out.text.size(), piece.size());
+      out.text += piece;
+    }
   }
   std::string detokenize(const std::vector<std::string>& tokens) const override { return model_.decode(tokens); }
 

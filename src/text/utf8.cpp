@@ -1,5 +1,8 @@
 #include "text/utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace nmt {
 namespace {
 // Decodes one code point at text[i]; returns its length, or 0 when invalid.
@@ -43,6 +46,12 @@ size_t decode_utf8(std::string_view text, size_t i, char32_t& out) {
 size_t find_invalid_utf8(std::string_view text) {
   char32_t ignored;
   for (size_t i = 0; i < text.size();) {
+    // Eight ASCII bytes at a time: most text is mostly ASCII.
+    for (uint64_t word; i + 8 <= text.size(); i += 8) {
+      std::memcpy(&word, text.data() + i, 8);
+      if (word & 0x8080808080808080ULL) break;
+    }
+    if (i == text.size()) break;
     if (static_cast<unsigned char>(text[i]) < 0x80) {
       ++i;
       continue;
@@ -91,18 +100,7 @@ bool is_python_space(char32_t c) {
 
 std::vector<std::string> python_split(std::string_view text) {
   std::vector<std::string> words;
-  std::string current;
-  for (size_t i = 0; i < text.size();) {
-    char32_t c;
-    const size_t length = decode_utf8(text, i, c);
-    if (is_python_space(c)) {
-      if (!current.empty()) words.push_back(std::move(current)), current.clear();
-    } else {
-      current.append(text.substr(i, length));
-    }
-    i += length;
-  }
-  if (!current.empty()) words.push_back(std::move(current));
+  for_each_python_word(text, [&](size_t begin, size_t length) { words.emplace_back(text.substr(begin, length)); });
   return words;
 }
 
