@@ -88,3 +88,9 @@ TEST(Config, DumpRoundTrips) {
   EXPECT_EQ(again.model.cell, "lstm");
   EXPECT_EQ(again.data.train.src, "x");
 }
+
+TEST(Config, CosineScheduleNeedsMaxSteps) {
+  EXPECT_NE(error_of("training: {lr_schedule: cosine}\n").find("training.lr_schedule"), std::string::npos);
+  EXPECT_EQ(error_of("training: {lr_schedule: cosine, max_steps: 100}\n"), "");
+}
+

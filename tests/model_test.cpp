@@ -168,6 +168,21 @@ TEST(Model, TiedEmbeddingsShareTheOutputMatrix) {
   EXPECT_GT(embedding.grad()[19].abs().sum().item<float>(), 0.0f);
 }
 
+TEST(Model, TiedEmbeddingsStartAtTheScaleOfAnOutputLayer) {
+  ModelConfig config = tiny_model("gru", "general");
+  config.emb_size = config.dec_hidden = 64;
+  config.tie_embeddings = true;
+  auto tied = build_model(config, tiny_vocabs(2000));
+  const auto embedding = tied->named_parameters()["decoder.embedding.weight"];
+  EXPECT_NEAR(embedding.slice(0, 1).std().item<double>(), 1.0 / 8.0, 0.01);  // 1/sqrt(emb_size)
+  EXPECT_EQ(embedding[kPad].abs().sum().item<float>(), 0.0f);
+  // So the first loss is close to uniform guessing, log(vocab), not far above it.
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  const double loss = token_loss_sum(tied->forward(batch), batch.tgt_out).item<double>() / batch.target_tokens;
+  EXPECT_LT(loss, std::log(2000.0) + 0.5);
+}
+
 class FusedRecurrent : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FusedRecurrent, MatchesTorchModuleForwardAndBackward) {

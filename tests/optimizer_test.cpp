@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "train/fused_adam.hpp"
 #include "train/optimizer.hpp"
 
@@ -76,3 +78,20 @@ TEST(LrSchedule, WarmupInverseSqrtAndPlateau) {
   restored.restore(plateau.state());
   EXPECT_DOUBLE_EQ(restored.lr_at(10), 0.5);
 }
+
+TEST(LrSchedule, CosineWarmsUpThenAnnealsToMinLrAtMaxSteps) {
+  TrainingConfig config;
+  config.lr = 1.0;
+  config.min_lr = 0.0;
+  config.lr_schedule = "cosine";
+  config.warmup_steps = 10;
+  config.max_steps = 110;
+  LrSchedule cosine(config);
+  EXPECT_NEAR(cosine.lr_at(5), 0.5, 1e-12);
+  EXPECT_NEAR(cosine.lr_at(10), 1.0, 1e-12);
+  EXPECT_NEAR(cosine.lr_at(60), 0.5, 1e-12);
+  EXPECT_NEAR(cosine.lr_at(35), 0.5 * (1 + std::cos(M_PI / 4)), 1e-12);
+  EXPECT_NEAR(cosine.lr_at(110), 0.0, 1e-12);
+  EXPECT_NEAR(cosine.lr_at(150), 0.0, 1e-12);  // a resumed run past max_steps stays at min_lr
+}
+

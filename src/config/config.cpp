@@ -83,7 +83,7 @@ std::vector<Field> fields_of(Config& c) {
       {"training.teacher_forcing", &t.teacher_forcing, 0, 1},
       {"training.teacher_forcing_decay_steps", &t.teacher_forcing_decay_steps, 0, 1e12},
       {"training.teacher_forcing_min", &t.teacher_forcing_min, 0, 1},
-      {"training.lr_schedule", &t.lr_schedule, 0, 0, {"constant", "plateau", "inverse_sqrt"}},
+      {"training.lr_schedule", &t.lr_schedule, 0, 0, {"constant", "plateau", "inverse_sqrt", "cosine"}},
       {"training.lr_decay", &t.lr_decay, 0, 1},
       {"training.lr_patience", &t.lr_patience, 0, 1e9},
       {"training.warmup_steps", &t.warmup_steps, 0, 1e12},
@@ -225,6 +225,9 @@ void validate_combinations(const Config& c) {
   if (m.tie_embeddings && m.emb_size != m.dec_hidden)
     throw ConfigError(c.source_path + ": key 'model.tie_embeddings': needs emb_size (" +
                       std::to_string(m.emb_size) + ") equal to dec_hidden (" + std::to_string(m.dec_hidden) + ")");
+  if (c.training.lr_schedule == "cosine" && c.training.max_steps <= c.training.warmup_steps)
+    throw ConfigError(c.source_path + ": key 'training.lr_schedule': cosine decays over training.max_steps, "
+                      "which must be set and larger than training.warmup_steps");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
   if (c.task == "lm") {

@@ -69,7 +69,7 @@ struct TrainingConfig {
   double teacher_forcing = 1.0;
   int64_t teacher_forcing_decay_steps = 0;  // linear decay to teacher_forcing_min
   double teacher_forcing_min = 1.0;
-  std::string lr_schedule = "constant";  // constant | plateau | inverse_sqrt
+  std::string lr_schedule = "constant";  // constant | plateau | inverse_sqrt | cosine (to min_lr at max_steps)
   double lr_decay = 0.5;
   int64_t lr_patience = 2;
   int64_t warmup_steps = 0;

@@ -29,8 +29,14 @@ DecoderImpl::DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t 
     attention_ = register_module("attention", Attention(config.attention, config.dec_hidden, memory_size));
     combine_ = register_module("combine", torch::nn::Linear(config.dec_hidden + memory_size, config.dec_hidden));
   }
-  if (config.tie_embeddings)
+  if (config.tie_embeddings) {
     output_bias_ = register_parameter("output_bias", torch::zeros({vocab_size}));
+    // As an output layer, N(0, 1) rows (the embedding default) would give logits of standard
+    // deviation ~sqrt(emb_size) and a start far above log(vocab); scale them like a Linear layer.
+    torch::NoGradGuard no_grad;
+    embedding_->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(config.emb_size)));
+    embedding_->weight[kPad].zero_();
+  }
   else
     output_ = register_module("output", torch::nn::Linear(config.dec_hidden, vocab_size));
 }

@@ -28,6 +28,13 @@ double LrSchedule::lr_at(int64_t step) const {
     const double s = static_cast<double>(std::max<int64_t>(1, step));
     return config_.lr * std::min(s / warmup, std::sqrt(warmup / s));
   }
+  if (config_.lr_schedule == "cosine" && step >= config_.warmup_steps) {
+    // Half a cosine from lr down to min_lr over the steps after warm-up: a run whose length is
+    // fixed in advance spends its last steps annealing.
+    const double span = static_cast<double>(config_.max_steps - config_.warmup_steps);
+    const double progress = std::min(1.0, static_cast<double>(step - config_.warmup_steps) / span);
+    return config_.min_lr + (config_.lr - config_.min_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
+  }
   double lr = config_.lr_schedule == "plateau" ? plateau_lr_ : config_.lr;
   if (config_.warmup_steps > 0 && step < config_.warmup_steps)
     lr *= static_cast<double>(step) / static_cast<double>(config_.warmup_steps);
