@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Compute floor of one bench-gru/bench-lstm training step: the time of its matrix products
-alone, at the real shapes, forward and backward (each forward GEMM has two backward GEMMs of
-the same size: gradient of the input and of the weight). Prints one JSON line.
+"""Compute floor of one training step: the time of its matrix products alone, at the real
+shapes, forward and backward (each forward GEMM has two backward GEMMs of the same size:
+gradient of the input and of the weight). Prints one JSON line.
 
-Usage: bench/compute_floor.py [--cell gru|lstm] [--threads N] [--batch 64 --src-len 13 --tgt-len 14]
+bench-gru/bench-lstm: bench/compute_floor.py [--cell gru|lstm] [--threads N] [--batch 64 --src-len 13 --tgt-len 14]
+The character LM of configs/tinyshakespeare-char.yaml: bench/compute_floor.py --lm [--threads N] [--bptt 128]
+(its recurrent weight gradients are one product over the whole window, as the fused layers do).
 """
 import argparse
 import json
@@ -30,18 +32,32 @@ def gemms(cell, batch, src_len, tgt_len, emb=256, enc=256, dec=512, vocab=5921):
     return shapes
 
 
+def lm_gemms(batch, bptt, emb=128, hidden=512, layers=2, vocab=65):
+    shapes = []  # as gemms(); a fifth field True: the weight gradient is one product over the window
+    for layer in range(layers):
+        shapes.append((bptt * batch, emb if layer == 0 else hidden, 4 * hidden, 1, False))  # input projections
+        shapes.append((batch, hidden, 4 * hidden, bptt, True))                              # recurrence
+    shapes.append((bptt * batch, hidden, vocab, 1, False))                                  # output layer
+    return shapes
+
+
 def time_products(shapes, repeats):
     tensors = []
-    for m, k, n, count in shapes:
+    for m, k, n, count, *window_weight_grad in shapes:
         a, b = torch.randn(m, k), torch.randn(k, n)
         g = torch.randn(m, n)
-        tensors.append((a, b, g, count))
+        once = bool(window_weight_grad and window_weight_grad[0])
+        window = (torch.randn(k, m * count), torch.randn(m * count, n)) if once else None
+        tensors.append((a, b, g, count, window))
     def run():
-        for a, b, g, count in tensors:
+        for a, b, g, count, window in tensors:
             for _ in range(count):
                 torch.mm(a, b)        # forward
                 torch.mm(g, b.t())    # gradient of the input
-                torch.mm(a.t(), g)    # gradient of the weight
+                if window is None:
+                    torch.mm(a.t(), g)  # gradient of the weight
+            if window is not None:
+                torch.mm(*window)     # gradient of the weight, all steps at once
     run()
     start = time.perf_counter()
     for _ in range(repeats):
@@ -57,13 +73,15 @@ def main():
     p.add_argument("--src-len", type=int, default=13)
     p.add_argument("--tgt-len", type=int, default=14)
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--lm", action="store_true", help="the character LM instead of bench-gru/lstm")
+    p.add_argument("--bptt", type=int, default=128)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    shapes = gemms(a.cell, a.batch, a.src_len, a.tgt_len)
-    flops = sum(3 * 2 * m * k * n * count for m, k, n, count in shapes)
-    seconds = time_products(shapes, a.repeats)
-    tokens = a.batch * a.tgt_len
-    print(json.dumps({"cell": a.cell, "threads": a.threads, "step_ms": round(1000 * seconds, 2),
+    shapes = lm_gemms(a.batch, a.bptt) if a.lm else gemms(a.cell, a.batch, a.src_len, a.tgt_len)
+    flops = sum(3 * 2 * m * k * n * count for m, k, n, count, *_ in shapes)
+    seconds = time_products(shapes, max(1, a.repeats // 10) if a.lm else a.repeats)
+    tokens = a.batch * (a.bptt if a.lm else a.tgt_len)
+    print(json.dumps({"model": "char-lm" if a.lm else a.cell, "threads": a.threads, "step_ms": round(1000 * seconds, 2),
                       "mflop_per_token": round(flops / tokens / 1e6, 2),
                       "gflops": round(flops / seconds / 1e9, 1),
                       "floor_tokens_per_sec": round(tokens / seconds, 1)}))

@@ -55,11 +55,16 @@ def main():
             value = measure()
             results[name] = max(results.get(name, 0.0), value)
             print(json.dumps({"run": name, "tokens_per_sec": value}), flush=True)
+    floor = json.loads(subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench/compute_floor.py"), "--lm",
+                                       "--threads", "2"], check=True, capture_output=True, text=True).stdout)
+    results["compute floor (GEMMs only, 2 threads)"] = floor["floor_tokens_per_sec"]
+    print(json.dumps({"run": "compute floor", **floor}), flush=True)
     best_ref = max(v for k, v in results.items() if k.startswith("ref"))
     print(f"\nchar LM (2x512 LSTM, batch 64, bptt 128), target tokens/s, best of {args.rounds} round(s):")
     for name, value in results.items():
         print(f"  {name:24s} {value:9.1f}")
     print(f"  nmt / best reference     {results['nmt'] / best_ref:9.2f}x")
+    print(f"  floor / best reference   {floor['floor_tokens_per_sec'] / best_ref:9.2f}x  (the most any implementation could reach)")
 
 
 if __name__ == "__main__":

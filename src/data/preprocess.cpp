@@ -16,7 +16,8 @@
 #include "data/corpus.hpp"
 #include "data/data_dir.hpp"
 #include "data/encode.hpp"
-#include "data/corpus_stats.hpp"
+#include "data/id_spool.hpp"
+#include "data/side_writer.hpp"
 #include "data/parallel_reader.hpp"
 #include "data/preprocess_text.hpp"
 #include "data/spm_training.hpp"
@@ -60,70 +61,12 @@ bool is_long(size_t src_length, size_t tgt_length, int64_t max_len) {
   return static_cast<int64_t>(src_length) > max_len || static_cast<int64_t>(tgt_length) > max_len - 2;
 }
 
-// A scratch file of length-prefixed id sequences, written then read back once, in order.
-class IdSpool {
- public:
-  explicit IdSpool(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "w+b")) {
-    if (!file_) throw std::runtime_error("cannot create scratch file '" + path + "'");
-  }
-  ~IdSpool() {
-    std::fclose(file_);
-    std::remove(path_.c_str());
-  }
-  void write(const std::vector<int32_t>& ids) {
-    const auto length = static_cast<uint32_t>(ids.size());
-    if (std::fwrite(&length, sizeof(length), 1, file_) != 1 ||
-        std::fwrite(ids.data(), sizeof(int32_t), ids.size(), file_) != ids.size())
-      throw std::runtime_error("write error on '" + path_ + "' (disk full?)");
-  }
-  void rewind() { std::rewind(file_); }
-  void read(std::vector<int32_t>& ids) {
-    uint32_t length = 0;
-    bool ok = std::fread(&length, sizeof(length), 1, file_) == 1;
-    ids.resize(length);
-    ok = ok && std::fread(ids.data(), sizeof(int32_t), length, file_) == length;
-    if (!ok) throw std::runtime_error("read error on scratch file '" + path_ + "'");
-  }
-
- private:
-  std::string path_;
-  std::FILE* file_;
-};
-
-// One side of a split: applies its max_len rule to full id sequences, writes them and gathers
-// statistics. Source: ids[:max_len]; target: SOS + ids[:max_len-2] + EOS.
-class SideWriter {
- public:
-  SideWriter(const std::string& path, int64_t max_len, bool target)
-      : writer_(path), target_(target), max_len_(max_len), kept_(static_cast<size_t>(target ? max_len - 2 : max_len)) {}
-  void add(const std::vector<int32_t>& ids) {
-    stats_.add(ids, kept_);
-    if (target_) {
-      wrap_target_into(ids, max_len_, wrapped_);
-      writer_.write(wrapped_);
-    } else {
-      writer_.write(ids.data(), std::min(ids.size(), kept_));
-    }
-  }
-  nlohmann::json finish() {
-    writer_.close();
-    return stats_.to_json();
-  }
-
- private:
-  SequenceWriter writer_;
-  bool target_;
-  int64_t max_len_;
-  size_t kept_;
-  SideStats stats_;
-  std::vector<int32_t> wrapped_;
-};
-
 // Both sides of a split, plus the raw target lines of held-out splits (the BLEU references).
 class SplitWriter {
  public:
   SplitWriter(const std::string& dir, const std::string& split, int64_t max_len)
-      : src_(split_path(dir, split, "src"), max_len, false), tgt_(split_path(dir, split, "tgt"), max_len, true) {
+      : src_(split_path(dir, split, "src"), SideWriter::Rule::source, max_len),
+        tgt_(split_path(dir, split, "tgt"), SideWriter::Rule::target, max_len) {
     if (split != "train") references_.open(reference_path(dir, split), std::ios::binary);
     reference_file_ = reference_path(dir, split);
   }
@@ -134,11 +77,11 @@ class SplitWriter {
   }
   SideWriter& src() { return src_; }
   SideWriter& tgt() { return tgt_; }
-  nlohmann::json finish(int64_t lines, int64_t sentences, int64_t dropped_empty, int64_t dropped_long) {
+  nlohmann::json finish(int64_t lines, int64_t dropped_empty, int64_t dropped_long) {
     if (references_.is_open() && !references_.flush())
       throw std::runtime_error("write error on '" + reference_file_ + "' (disk full?)");
     return {{"lines", lines},
-            {"sentences", sentences},
+            {"sentences", src_.sentences()},
             {"dropped_empty", dropped_empty},
             {"dropped_long", dropped_long},
             {"src", src_.finish()},
@@ -163,7 +106,7 @@ nlohmann::json encode_heldout_split(const Config& config, const std::string& spl
     if (src_tokens.empty() || tgt_tokens.empty()) return void(++dropped_empty);
     writer.add(lookup_ids(src_tokens, vocabs.src), lookup_ids(tgt_tokens, vocabs.tgt), tgt_line);
   });
-  return writer.finish(lines, lines - dropped_empty, dropped_empty, 0);
+  return writer.finish(lines, dropped_empty, 0);
 }
 
 void check_existing_output(const std::string& dir, const std::string& hash, bool force) {
@@ -272,7 +215,7 @@ nlohmann::json encode_parallel_splits(const Config& config, const std::string& t
     const auto src_mapping = src_interner.remap_to(vocabs.src), tgt_mapping = tgt_interner.remap_to(vocabs.tgt);
     run_concurrently([&] { encode_side(src_spool, src_mapping, writer.src()); },
                      [&] { encode_side(tgt_spool, tgt_mapping, writer.tgt()); });
-    manifest["splits"]["train"] = writer.finish(lines, kept, dropped_empty, dropped_long);
+    manifest["splits"]["train"] = writer.finish(lines, dropped_empty, dropped_long);
   }
   spdlog::debug("encoded the training split after {:.2f} s", seconds_since(start));
   manifest["splits"]["valid"] = encode_heldout_split(config, "valid", data.valid, tokenizers, vocabs, tmp_dir);

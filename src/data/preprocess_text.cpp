@@ -1,12 +1,12 @@
 #include "data/preprocess_text.hpp"
 
-#include <limits>
 #include <sstream>
 
 #include "data/corpus.hpp"
-#include "data/corpus_stats.hpp"
 #include "data/data_dir.hpp"
 #include "data/encode.hpp"
+#include "data/id_spool.hpp"
+#include "data/side_writer.hpp"
 #include "data/spm_training.hpp"
 #include "data/token_interner.hpp"
 #include "runtime/parallel.hpp"
@@ -14,8 +14,6 @@
 
 namespace nmt {
 namespace {
-
-constexpr size_t kNoTruncation = std::numeric_limits<size_t>::max();
 
 // Calls visit(tokens of each line) in file order; lines are tokenized concurrently in blocks.
 template <typename Visit>
@@ -37,17 +35,9 @@ int64_t for_each_tokenized_line(const std::string& path, const Tokenizer& tokeni
   return count;
 }
 
-nlohmann::json write_split(const Sequences& lines, int64_t line_count, const std::string& path) {
-  SequenceWriter writer(path);
-  SideStats stats;
-  std::vector<int32_t> ids;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    ids.assign(lines.data(i), lines.data(i) + lines.length(i));
-    stats.add(ids, kNoTruncation);
-    writer.write(ids);
-  }
-  writer.close();
-  return {{"lines", line_count}, {"sentences", static_cast<int64_t>(lines.size())}, {"text", stats.to_json()}};
+nlohmann::json finish_split(SideWriter& writer, int64_t lines) {
+  const int64_t sentences = writer.sentences();
+  return {{"lines", lines}, {"sentences", sentences}, {"text", writer.finish()}};
 }
 
 }  // namespace
@@ -57,30 +47,41 @@ nlohmann::json encode_text_splits(const Config& config, const std::string& out_d
   if (data.tokenizer.type == "sentencepiece") train_side_sentencepiece({data.train.text}, out_dir, "text", data.tokenizer);
   const auto tokenizer = load_tokenizer(out_dir, data.tokenizer, "text");
 
+  // One tokenization pass: provisional ids go to a scratch file, remapped once the vocabulary is known.
   TokenInterner interner;
-  Sequences provisional;
+  IdSpool spool(out_dir + "/train.text.spool");
   std::vector<int32_t> ids;
+  int64_t train_tokens = 0;
   const int64_t train_lines = for_each_tokenized_line(data.train.text, *tokenizer, [&](const TokenizedLine& tokens) {
     interner.intern(tokens, ids);
-    provisional.push_back(ids);
+    spool.write(ids);
+    train_tokens += static_cast<int64_t>(ids.size());
   });
-  if (provisional.tokens.empty())
+  if (train_tokens == 0)
     throw std::runtime_error("the training text '" + data.train.text + "' has no tokens (" +
                              std::to_string(train_lines) + " lines read)");
   const Vocab vocab = Vocab::build(interner.counts(), data.vocab.min_freq, data.vocab.max_size);
   vocab.save(vocab_path(out_dir, "text"));
-  const auto mapping = interner.remap_to(vocab);
-  for (auto& id : provisional.tokens) id = mapping[static_cast<size_t>(id)];
 
   nlohmann::json manifest = {{"vocab", {{"text", vocab.size()}}}};
-  manifest["splits"]["train"] = write_split(provisional, train_lines, split_path(out_dir, "train", "text"));
+  {
+    const auto mapping = interner.remap_to(vocab);
+    SideWriter train(split_path(out_dir, "train", "text"), SideWriter::Rule::whole);
+    spool.rewind();
+    for (int64_t line = 0; line < train_lines; ++line) {
+      spool.read(ids);
+      for (auto& id : ids) id = mapping[static_cast<size_t>(id)];
+      train.add(ids);
+    }
+    manifest["splits"]["train"] = finish_split(train, train_lines);
+  }
   for (const auto& [split, path] : {std::pair{"valid", data.valid.text}, std::pair{"test", data.test.text}}) {
     if (path.empty()) continue;
-    Sequences encoded;
+    SideWriter writer(split_path(out_dir, split, "text"), SideWriter::Rule::whole);
     const int64_t lines = for_each_tokenized_line(path, *tokenizer, [&](const TokenizedLine& tokens) {
-      encoded.push_back(lookup_ids(tokens.strings(), vocab));
+      writer.add(lookup_ids(tokens.strings(), vocab));
     });
-    manifest["splits"][split] = write_split(encoded, lines, split_path(out_dir, split, "text"));
+    manifest["splits"][split] = finish_split(writer, lines);
   }
   return manifest;
 }
