@@ -95,13 +95,18 @@ TEST(Model, WholeSequencePassEqualsLoopedSteps) {
   const auto corpus = tiny_corpus();
   const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
   for (const std::string cell : {"gru", "lstm"}) {
-    auto model = build_model(tiny_model(cell, "mlp"), tiny_vocabs(20));
-    model->eval();
-    const auto fast = model->forward(batch, 1.0);
-    auto state = model->start(batch.src, batch.src_len);
-    std::vector<torch::Tensor> steps;
-    for (int64_t t = 0; t < batch.tgt_in.size(0); ++t) steps.push_back(model->decoder()->step(state, batch.tgt_in[t]).logits);
-    EXPECT_TRUE(torch::allclose(fast, torch::stack(steps, 1), 1e-5, 1e-6)) << cell;
+    for (const bool input_feeding : {false, true}) {
+      ModelConfig config = tiny_model(cell, "mlp");
+      config.input_feeding = input_feeding;
+      auto model = build_model(config, tiny_vocabs(20));
+      model->eval();
+      const auto fast = model->forward(batch, 1.0);
+      auto state = model->start(batch.src, batch.src_len);
+      std::vector<torch::Tensor> steps;
+      for (int64_t t = 0; t < batch.tgt_in.size(0); ++t)
+        steps.push_back(model->decoder()->step(state, batch.tgt_in[t]).logits);
+      EXPECT_TRUE(torch::allclose(fast, torch::stack(steps, 1), 1e-5, 1e-6)) << cell << " input feeding " << input_feeding;
+    }
   }
 }
 

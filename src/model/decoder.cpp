@@ -54,15 +54,17 @@ DecoderState DecoderImpl::start_unconditional(int64_t batch_size, const torch::D
   return {RnnState{zeros, config_.cell == "lstm" ? torch::zeros_like(zeros) : torch::Tensor()}, {}, {}, {}, {}};
 }
 
-DecoderOutput DecoderImpl::run(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& lengths) {
-  auto input = dropout_(embedding_(tokens));  // (T, B, E)
+torch::Tensor DecoderImpl::embed(const torch::Tensor& tokens) { return dropout_(embedding_(tokens)); }
+
+std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state, torch::Tensor input,
+                                                             const torch::Tensor& lengths) {
   if (config_.input_feeding) input = torch::cat({input, state.input_feed.unsqueeze(0)}, -1);
   torch::Tensor rnn_out;
   if (lengths.defined()) {
     namespace rnn_utils = torch::nn::utils::rnn;
     auto [packed_out, next_rnn] = rnn_->forward_packed(
         rnn_utils::pack_padded_sequence(input, lengths, /*batch_first=*/false, /*enforce_sorted=*/false), state.rnn);
-    rnn_out = std::get<0>(rnn_utils::pad_packed_sequence(packed_out, false, 0.0, tokens.size(0)));
+    rnn_out = std::get<0>(rnn_utils::pad_packed_sequence(packed_out, false, 0.0, input.size(0)));
     state.rnn = next_rnn;
   } else {
     auto [output, next_rnn] = rnn_->forward(input, state.rnn);
@@ -77,19 +79,34 @@ DecoderOutput DecoderImpl::run(DecoderState& state, const torch::Tensor& tokens,
     weights = attention_weights;
   }
   if (config_.input_feeding) state.input_feed = hidden.select(1, hidden.size(1) - 1);
+  return {hidden, weights};
+}
+
+torch::Tensor DecoderImpl::project(const torch::Tensor& hidden) {
   const auto dropped = dropout_(hidden);
-  auto logits = output_ ? output_(dropped) : torch::nn::functional::linear(dropped, embedding_->weight, output_bias_);
-  return {logits, weights};
+  return output_ ? output_(dropped) : torch::nn::functional::linear(dropped, embedding_->weight, output_bias_);
 }
 
 DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previous_tokens) {
-  auto out = run(state, previous_tokens.unsqueeze(0));
-  return {out.logits.squeeze(1), out.attention.defined() ? out.attention.squeeze(1) : out.attention};
+  auto [hidden, weights] = attend(state, embed(previous_tokens.unsqueeze(0)));
+  return {project(hidden).squeeze(1), weights.defined() ? weights.squeeze(1) : weights};
 }
 
 DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths) {
-  TORCH_CHECK(!config_.input_feeding, "the whole-sequence decoder pass needs input feeding off; use step()");
-  return run(state, tgt_in, lengths);
+  const auto embedded = embed(tgt_in);
+  if (!config_.input_feeding) {
+    auto [hidden, weights] = attend(state, embedded, lengths);
+    return {project(hidden), weights};
+  }
+  // Each attentional vector feeds the next step, so the recurrence runs token by token; the
+  // output layer, the largest product, still runs once over the whole sequence.
+  std::vector<torch::Tensor> hiddens, weights;
+  for (int64_t t = 0; t < tgt_in.size(0); ++t) {
+    auto [hidden, step_weights] = attend(state, embedded.slice(0, t, t + 1));
+    hiddens.push_back(hidden);
+    if (step_weights.defined()) weights.push_back(step_weights);
+  }
+  return {project(torch::cat(hiddens, 1)), weights.empty() ? torch::Tensor() : torch::cat(weights, 1)};
 }
 
 }  // namespace nmt

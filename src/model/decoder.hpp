@@ -39,13 +39,19 @@ class DecoderImpl : public torch::nn::Module {
   // All-zero state without a source, for a language model.
   DecoderState start_unconditional(int64_t batch_size, const torch::Device& device) const;
   DecoderOutput step(DecoderState& state, const torch::Tensor& previous_tokens);  // (B) int64
-  // Teacher-forced pass over tgt_in (T, B) in one recurrent call; needs input_feeding off.
-  // With `lengths` (B, CPU int64) the padded input is packed, so padding costs nothing.
+  // Teacher-forced pass over tgt_in (T, B): one recurrent call, or one step per token with input
+  // feeding. Without input feeding, `lengths` (B, CPU int64) packs the padded input, so padding
+  // costs nothing.
   DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths = {});
   bool input_feeding() const { return config_.input_feeding; }
 
  private:
-  DecoderOutput run(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& lengths = {});  // (T, B)
+  torch::Tensor embed(const torch::Tensor& tokens);  // (T, B) -> (T, B, E), with dropout
+  // Attentional vectors (B, T, H) and attention weights (B, T, S) for embedded input (T, B, E);
+  // T is 1 with input feeding.
+  std::tuple<torch::Tensor, torch::Tensor> attend(DecoderState& state, torch::Tensor input,
+                                                  const torch::Tensor& lengths = {});
+  torch::Tensor project(const torch::Tensor& hidden);  // output-layer logits, with dropout before it
   ModelConfig config_;
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::Dropout dropout_{nullptr};

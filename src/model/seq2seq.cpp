@@ -15,7 +15,7 @@ DecoderState Seq2SeqImpl::start(const torch::Tensor& src, const torch::Tensor& s
 
 torch::Tensor Seq2SeqImpl::forward(const Batch& batch, double teacher_forcing) {
   auto state = start(batch.src, batch.src_len);
-  if (teacher_forcing >= 1.0 && !config_.input_feeding) return decoder_->forward(state, batch.tgt_in).logits;
+  if (teacher_forcing >= 1.0) return decoder_->forward(state, batch.tgt_in).logits;
   const int64_t steps = batch.tgt_in.size(0);
   const auto coin = torch::rand({steps});  // drawn once: one host tensor, no per-step sync
   const auto* coin_data = coin.data_ptr<float>();

@@ -16,9 +16,9 @@ class Seq2SeqImpl : public torch::nn::Module {
   Seq2SeqImpl(const ModelConfig& config, int64_t src_vocab, int64_t tgt_vocab);
   // Encodes a batch and returns the decoder's initial state.
   DecoderState start(const torch::Tensor& src, const torch::Tensor& src_len);
-  // Teacher-forced logits (B, T, V). With ratio 1 and no input feeding the decoder runs over the
-  // whole target in one call; otherwise it loops step(), feeding its own greedy predictions
-  // where the per-step coin flip (probability 1 - ratio) says so.
+  // Teacher-forced logits (B, T, V). With ratio 1 the decoder's forward() runs the whole target;
+  // otherwise it loops step(), feeding its own greedy predictions where the per-step coin flip
+  // (probability 1 - ratio) says so.
   torch::Tensor forward(const Batch& batch, double teacher_forcing = 1.0);
   Decoder decoder() const { return decoder_; }
   const ModelConfig& config() const { return config_; }
