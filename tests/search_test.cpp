@@ -120,6 +120,26 @@ TEST(Search, OrderAndEmptyLinesSurviveBatching) {
   }
 }
 
+TEST(Search, BatchedBeamEqualsOneSentenceAtATime) {
+  auto model = random_model("lstm");
+  const auto src = some_sentences();
+  SearchOptions options;
+  options.beam_size = 4;
+  options.nbest = 2;
+  options.max_len_b = 8;
+  const auto batched = decode_sequences(model, src, options, 5, torch::kCPU);
+  for (size_t i = 0; i < src.size(); ++i) {
+    Sequences alone;
+    alone.push_back(std::vector<int32_t>(src.data(i), src.data(i) + src.length(i)));
+    const auto single = decode_sequences(model, alone, options, 1, torch::kCPU)[0];
+    ASSERT_EQ(single.size(), batched[i].size()) << i;
+    for (size_t n = 0; n < single.size(); ++n) {
+      EXPECT_EQ(single[n].tokens, batched[i][n].tokens) << i << "/" << n;
+      EXPECT_NEAR(single[n].score, batched[i][n].score, 1e-4) << i << "/" << n;
+    }
+  }
+}
+
 TEST(Search, RespectsMaxLength) {
   auto model = random_model("gru");
   SearchOptions options;

@@ -82,7 +82,6 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
   const auto batch_size = static_cast<int64_t>(src_len.size());
   const auto device = state.device();
   const auto long_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
-  state = state.select(torch::arange(batch_size, long_options).repeat_interleave(beam));
   struct Beam {
     std::vector<int32_t> tokens;
     double score = 0;
@@ -93,13 +92,16 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
     int64_t beam_index;
     int32_t token;
   };
-  // Sentences still searching, in state row order: sentence active[a] owns rows a*beam .. a*beam+beam-1,
-  // of which the first beams[active[a]].size() are live. Finished sentences leave the batch.
+  // Sentences still searching, in state row order: sentence active[a] owns rows
+  // a*width .. a*width+width-1, of which the first beams[active[a]].size() are live. All beams
+  // of a sentence start out equal, so the first step runs one row per sentence (width 1) and
+  // later steps `beam` rows. Finished sentences leave the batch.
+  int64_t width = 1;
   std::vector<int64_t> active(static_cast<size_t>(batch_size));
   for (int64_t b = 0; b < batch_size; ++b) active[static_cast<size_t>(b)] = b;
   std::vector<std::vector<Beam>> beams(static_cast<size_t>(batch_size), std::vector<Beam>(1));
   std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(batch_size));
-  auto previous = torch::full({batch_size * beam}, options.start_token, long_options);
+  auto previous = torch::full({batch_size}, options.start_token, long_options);
   const size_t wanted = static_cast<size_t>(std::max(options.nbest, beam));
   for (int64_t t = 0; !active.empty(); ++t) {
     const auto out = step(state, previous);
@@ -109,10 +111,10 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
     const auto top_logp = top_logp_cpu.accessor<float, 2>();
     const auto top_token = top_token_cpu.accessor<int64_t, 2>();
     const auto attention_cpu = options.keep_attention && out.attention.defined() ? out.attention.cpu() : torch::Tensor();
-    std::vector<int64_t> next_rows, next_tokens, still_active, kept_block_rows;
+    std::vector<int64_t> next_rows, next_tokens, still_active;
     for (size_t a = 0; a < active.size(); ++a) {
       const int64_t b = active[a];
-      const auto base = static_cast<int64_t>(a) * beam;
+      const auto base = static_cast<int64_t>(a) * width;
       auto& sentence_beams = beams[static_cast<size_t>(b)];
       std::vector<Candidate> candidates;
       for (size_t k = 0; k < sentence_beams.size(); ++k) {
@@ -152,7 +154,6 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
         continue;
       }
       still_active.push_back(b);
-      for (int64_t k = 0; k < beam; ++k) kept_block_rows.push_back(base + k);
       next_rows.insert(next_rows.end(), parents.begin(), parents.end());
       for (size_t k = next.size(); k < static_cast<size_t>(beam); ++k) {
         next_rows.push_back(base);  // padding rows keep the block size; never read back
@@ -160,12 +161,14 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
       }
       sentence_beams = std::move(next);
     }
-    const bool sentences_left = still_active.size() != active.size();
+    const bool rows_moved = still_active.size() != active.size() || width != beam;
     active.swap(still_active);
     if (active.empty()) break;
-    // Every row of a block holds the same source, so the source side only moves when sentences leave.
-    state = state.select(torch::tensor(next_rows, long_options),
-                         sentences_left ? torch::tensor(kept_block_rows, long_options) : torch::Tensor());
+    // Every row of a block holds its sentence's source, so the source side only moves when
+    // sentences leave or blocks widen; each new row then takes its parent row's source.
+    const auto parent_rows = torch::tensor(next_rows, long_options);
+    state = state.select(parent_rows, rows_moved ? parent_rows : torch::Tensor());
+    width = beam;
     previous = torch::tensor(next_tokens, long_options);
   }
   std::vector<std::vector<Hypothesis>> results(static_cast<size_t>(batch_size));
