@@ -30,7 +30,7 @@ TEST(Recipe, RunsEndToEndOnASlice) {
   for (const std::string variant : {"tok", "raw"}) {
     std::string output;
     const int status = nmt::test::run_command("cd " + std::string(NMT_SOURCE_DIR) + " && NMT_BIN=" + NMT_BINARY +
-                                                  " bash scripts/recipe_multi30k.sh de en " + variant + " --quick --data " +
+                                                  " bash scripts/recipe_multi30k.sh de en " + variant + " --quick --minutes 10 --data " +
                                                   data + " --runs " + dir + "/runs",
                                               &output);
     ASSERT_EQ(status, 0) << output;
@@ -40,5 +40,8 @@ TEST(Recipe, RunsEndToEndOnASlice) {
     EXPECT_NE(results.find("\"bleu\""), std::string::npos);
     EXPECT_TRUE(fs::exists(dir + "/runs/" + name + "/model/report.html"));
     EXPECT_TRUE(fs::exists(dir + "/runs/" + name + "/model/checkpoints/averaged.pt"));
+    // --minutes becomes the run's time budget.
+    EXPECT_NE(nmt::read_text_file(dir + "/runs/" + name + "/model/config.yaml").find("max_minutes: 10"),
+              std::string::npos);
   }
 }

@@ -174,6 +174,32 @@ TEST(Trainer, SigtermWritesResumableCheckpoint) {
   EXPECT_EQ(read_checkpoint_meta(read_pointer(config.training.dir, "latest").value())["step"], stopped_at + 3);
 }
 
+TEST(Trainer, TimeBudgetStopsWithACheckpointAndCountsAcrossResumes) {
+  const auto dir = test::scratch_dir("budget");
+  Config config = tiny_training_config(dir);
+  preprocess(config, false);
+  config.training.max_steps = 1000000;
+  config.training.max_epochs = 0;
+  config.training.valid_every = 5;
+  config.training.max_minutes = 1.5 / 60;  // 1.5 s
+  ASSERT_EQ(train(config, {}), 0);
+  const auto latest = read_pointer(config.training.dir, "latest");
+  ASSERT_TRUE(latest.has_value());
+  const auto meta = read_checkpoint_meta(*latest);
+  const int64_t stopped_at = meta["step"];
+  EXPECT_GT(stopped_at, 0);
+  EXPECT_LT(stopped_at, 1000000);
+  const double seconds = meta["training_seconds"];
+  EXPECT_GT(seconds, 0.5);
+  EXPECT_LT(seconds, 1.5 + 5.0);  // one step and the final validation past the budget, even on a loaded machine
+  // The time of earlier runs counts: resuming with a budget below it trains no further step.
+  config.training.max_minutes = seconds / 2 / 60;
+  TrainOptions resume;
+  resume.resume = true;
+  ASSERT_EQ(train(config, resume), 0);
+  EXPECT_EQ(read_checkpoint_meta(read_pointer(config.training.dir, "latest").value())["step"], stopped_at);
+}
+
 TEST(Average, IdenticalCheckpointsGiveTheInputAndTwoGiveTheirMean) {
   const auto dir = test::scratch_dir("a");
   const Config config = trained_tiny_model(dir, 4, 2);

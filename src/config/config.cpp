@@ -71,6 +71,7 @@ std::vector<Field> fields_of(Config& c) {
       {"training.batch_tokens", &t.batch_tokens, 0, 1e9},
       {"training.max_steps", &t.max_steps, 0, 1e12},
       {"training.max_epochs", &t.max_epochs, 0, 1e9},
+      {"training.max_minutes", &t.max_minutes, 0, 1e9},
       {"training.seed", &t.seed, 0, 1e18},
       {"training.optimizer", &t.optimizer, 0, 0, {"adam", "adamw", "sgd"}},
       {"training.lr", &t.lr, 0, 100},

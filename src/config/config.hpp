@@ -57,6 +57,9 @@ struct TrainingConfig {
   int64_t batch_tokens = 0;  // 0 = batches by sentence count only
   int64_t max_steps = 0;  // 0 = unlimited
   int64_t max_epochs = 10;
+  // 0 = unlimited; otherwise training stops, validates and checkpoints before this much wall
+  // time (validations included, summed over resumes) has passed.
+  double max_minutes = 0;
   int64_t seed = 1;
   std::string optimizer = "adam";  // adam | adamw | sgd
   double lr = 1e-3;

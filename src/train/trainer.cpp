@@ -48,6 +48,7 @@ struct Progress {
   double best_metric = std::numeric_limits<double>::infinity();  // lower is better
   int64_t bad_validations = 0;
   std::vector<std::pair<double, int64_t>> best_checkpoints;  // (metric, step), best first
+  double seconds_before_run = 0;  // training wall time of earlier runs that this one resumed
 };
 
 class Trainer {
@@ -66,6 +67,8 @@ class Trainer {
   void prune_checkpoints();
   void write_metrics(const nlohmann::json& record);
   nlohmann::json meta() const;
+  double training_seconds() const;  // this run's wall time plus that of the runs it resumed
+  bool time_budget_spent() const;
 
   Config config_;
   TrainOptions options_;
@@ -84,6 +87,7 @@ class Trainer {
   Clock::time_point window_start_, run_start_;
   ProgressBar bar_;
   double last_loss_ = 0;
+  double last_validation_seconds_ = 0;  // reserved from the time budget for the final validation
 };
 
 Trainer::Trainer(const Config& config, const TrainOptions& options)
@@ -151,6 +155,7 @@ nlohmann::json Trainer::meta() const {
   meta["best_metric"] = progress_.best_metric;
   meta["bad_validations"] = progress_.bad_validations;
   meta["best_checkpoints"] = progress_.best_checkpoints;
+  meta["training_seconds"] = training_seconds();
   meta["schedule"] = schedule_.state();
   meta["threads"] = torch::get_num_threads();
   return meta;
@@ -167,6 +172,7 @@ void Trainer::restore(const std::string& path) {
                                                            : meta.at("best_metric").get<double>();
   progress_.bad_validations = meta.at("bad_validations");
   progress_.best_checkpoints = meta.at("best_checkpoints").get<std::vector<std::pair<double, int64_t>>>();
+  progress_.seconds_before_run = meta.value("training_seconds", 0.0);
   schedule_.restore(meta.at("schedule"));
   lr_ = meta.at("lr");
   restore_cpu_rng_state(content.rng_state);
@@ -175,6 +181,15 @@ void Trainer::restore(const std::string& path) {
                  meta.value("threads", 0), torch::get_num_threads());
   spdlog::info("resumed from '{}' at step {}, epoch {}, batch {}", path, progress_.step, progress_.epoch + 1,
                progress_.position);
+}
+
+double Trainer::training_seconds() const {
+  return progress_.seconds_before_run + std::chrono::duration<double>(Clock::now() - run_start_).count();
+}
+
+bool Trainer::time_budget_spent() const {
+  const double budget = config_.training.max_minutes * 60.0;
+  return budget > 0 && training_seconds() + last_validation_seconds_ >= budget;
 }
 
 double Trainer::teacher_forcing_at(int64_t step) const {
@@ -209,10 +224,11 @@ void Trainer::log_progress(int64_t total_steps) {
   const double loss = window_loss_.item<double>() / static_cast<double>(std::max<int64_t>(1, window_tokens_));
   const auto now = Clock::now();
   const double seconds = std::chrono::duration<double>(now - window_start_).count();
-  const double elapsed = std::chrono::duration<double>(now - run_start_).count();
+  const double elapsed = training_seconds();
   const double tokens_per_second = window_tokens_ / std::max(seconds, 1e-9);
   const double seconds_per_step = seconds / static_cast<double>(std::max<int64_t>(1, window_steps_));
-  const double eta = total_steps > 0 ? seconds_per_step * static_cast<double>(total_steps - progress_.step) : 0;
+  double eta = total_steps > 0 ? seconds_per_step * static_cast<double>(total_steps - progress_.step) : 0;
+  if (config_.training.max_minutes > 0) eta = std::min(eta, std::max(0.0, config_.training.max_minutes * 60.0 - elapsed));
   spdlog::info("epoch {} step {}{} | loss {:.4f} ppl {:.2f} | lr {:.3g} | {:.0f} tok/s | elapsed {} eta {}",
                progress_.epoch + 1, progress_.step, total_steps > 0 ? "/" + std::to_string(total_steps) : "", loss,
                std::exp(std::min(loss, 100.0)), lr_, tokens_per_second, format_duration(elapsed),
@@ -255,6 +271,7 @@ void Trainer::validate_and_checkpoint() {
                                        : "",
                improved ? " | new best" : "");
   checkpoint(lower_is_better);
+  last_validation_seconds_ = std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 void Trainer::checkpoint(std::optional<double> metric) {
@@ -335,6 +352,11 @@ int Trainer::run() {
         finished = true;
         break;
       }
+      if (time_budget_spent()) {
+        spdlog::info("training.max_minutes ({}) reached at step {}", t.max_minutes, progress_.step);
+        finished = true;
+        break;
+      }
       train_step();
       ++progress_.position;
       bar_.update(progress_.step, total_steps,
@@ -365,7 +387,7 @@ int Trainer::run() {
   if (progress_.step % t.valid_every != 0) validate_and_checkpoint();
   bar_.clear();
   spdlog::info("training finished at step {} in {}", progress_.step,
-               format_duration(std::chrono::duration<double>(Clock::now() - run_start_).count()));
+               format_duration(training_seconds()));
   return 0;
 }
 
