@@ -87,7 +87,7 @@ class Trainer {
   Clock::time_point window_start_, run_start_;
   ProgressBar bar_;
   double last_loss_ = 0;
-  double last_validation_seconds_ = 0;  // reserved from the time budget for the final validation
+  double longest_validation_seconds_ = 0;  // validation and checkpoint; the time budget's reserve
 };
 
 Trainer::Trainer(const Config& config, const TrainOptions& options)
@@ -189,7 +189,9 @@ double Trainer::training_seconds() const {
 
 bool Trainer::time_budget_spent() const {
   const double budget = config_.training.max_minutes * 60.0;
-  return budget > 0 && training_seconds() + last_validation_seconds_ >= budget;
+  // The final validation must fit too: reserve half as much again as the longest one so far,
+  // which also covers the step that runs before the next check.
+  return budget > 0 && training_seconds() + 1.5 * longest_validation_seconds_ >= budget;
 }
 
 double Trainer::teacher_forcing_at(int64_t step) const {
@@ -271,7 +273,8 @@ void Trainer::validate_and_checkpoint() {
                                        : "",
                improved ? " | new best" : "");
   checkpoint(lower_is_better);
-  last_validation_seconds_ = std::chrono::duration<double>(Clock::now() - start).count();
+  longest_validation_seconds_ =
+      std::max(longest_validation_seconds_, std::chrono::duration<double>(Clock::now() - start).count());
 }
 
 void Trainer::checkpoint(std::optional<double> metric) {
