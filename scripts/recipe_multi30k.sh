@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # A Multi30k recipe from the data folder to final test scores, with nmt's own commands:
-#   scripts/recipe_multi30k.sh SRC TGT [tok|raw] [--from DIR] [--minutes M] [--quick]
+#   scripts/recipe_multi30k.sh SRC TGT [tok|raw] [--from DIR] [--minutes M] [--threads N] [--quick]
 #     tok    lowercased, tokenized files; BLEU --tokenize none against the tok references (default)
 #     raw    cased raw text with SentencePiece; cased, detokenized sacreBLEU (13a)
 #     --from DIR     copy Multi30k from a local folder instead of downloading it
 #     --data DIR     use Multi30k where it already is (default: downloads/multi30k)
 #     --runs DIR     where data, models and results go (default: runs)
 #     --minutes M    stop training within M minutes of wall time (training.max_minutes)
+#     --threads N    intra-op threads for every nmt command (default: nmt's own, all cores)
 #     --quick        a few hundred pairs and a few steps, to check the recipe end to end
 # Steps: get data, preprocess, train, average the last 3 checkpoints, evaluate greedy and beam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,10p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,11p' "$0"; exit 2; }
 src=$1 tgt=$2; shift 2
 variant=tok
 if [ "${1:-}" = tok ] || [ "${1:-}" = raw ]; then variant=$1; shift; fi
-from="" quick=0 minutes="" data=downloads/multi30k runs=runs
+from="" quick=0 minutes="" threads="" data=downloads/multi30k runs=runs
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from="$2"; shift 2 ;;
     --minutes) minutes="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
@@ -31,6 +33,7 @@ template="configs/$name.yaml"
 [ -f "$template" ] || { echo "recipe_multi30k: no config $template" >&2; exit 2; }
 nmt=${NMT_BIN:-./build/nmt}
 [ -x "$nmt" ] || bash scripts/build.sh
+if [ -n "$threads" ]; then nmt="$nmt --threads $threads"; fi
 [ -f "$data/tok/train.lc.norm.tok.$src.gz" ] || bash scripts/get_multi30k.sh --dest "$data" ${from:+--from "$from"}
 
 sets=()
@@ -44,8 +47,7 @@ if [ "$quick" = 1 ]; then
   done
   data="$work/slice"
   sets=(--set training.max_steps=6 --set training.valid_every=3 --set model.emb_size=32 --set model.enc_hidden=32
-        --set model.dec_hidden=64 --set data.vocab.min_freq=1)
-  [ "$variant" = raw ] && sets+=(--set data.tokenizer.vocab_size=300)
+        --set model.dec_hidden=64 --set data.vocab.min_freq=1 --set data.tokenizer.vocab_size=300)
 fi
 mkdir -p "$work"
 config="$work/config.yaml"

@@ -92,5 +92,6 @@ TEST(Config, DumpRoundTrips) {
 TEST(Config, CosineScheduleNeedsMaxSteps) {
   EXPECT_NE(error_of("training: {lr_schedule: cosine}\n").find("training.lr_schedule"), std::string::npos);
   EXPECT_EQ(error_of("training: {lr_schedule: cosine, max_steps: 100}\n"), "");
+  EXPECT_EQ(error_of("training: {lr_schedule: cosine, max_minutes: 35}\n"), "");
 }
 

@@ -95,3 +95,21 @@ TEST(LrSchedule, CosineWarmsUpThenAnnealsToMinLrAtMaxSteps) {
   EXPECT_NEAR(cosine.lr_at(150), 0.0, 1e-12);  // a resumed run past max_steps stays at min_lr
 }
 
+TEST(LrSchedule, CosineOverATimeBudgetFollowsTrainingSeconds) {
+  TrainingConfig config;
+  config.lr = 1.0;
+  config.min_lr = 0.0;
+  config.lr_schedule = "cosine";
+  config.max_minutes = 10;  // 600 s
+  LrSchedule by_time(config);
+  EXPECT_NEAR(by_time.lr_at(1, 0.0), 1.0, 1e-12);
+  EXPECT_NEAR(by_time.lr_at(1000, 300.0), 0.5, 1e-12);  // the step count does not matter
+  EXPECT_NEAR(by_time.lr_at(2, 150.0), 0.5 * (1 + std::cos(M_PI / 4)), 1e-12);
+  EXPECT_NEAR(by_time.lr_at(5, 900.0), 0.0, 1e-12);  // past the budget it stays at min_lr
+  // With both limits, the one nearer its end sets the pace, as it is the one that stops the run.
+  config.max_steps = 100;
+  LrSchedule both(config);
+  EXPECT_NEAR(both.lr_at(50, 60.0), 0.5, 1e-12);
+  EXPECT_NEAR(both.lr_at(10, 300.0), 0.5, 1e-12);
+}
+

@@ -226,9 +226,10 @@ void validate_combinations(const Config& c) {
   if (m.tie_embeddings && m.emb_size != m.dec_hidden)
     throw ConfigError(c.source_path + ": key 'model.tie_embeddings': needs emb_size (" +
                       std::to_string(m.emb_size) + ") equal to dec_hidden (" + std::to_string(m.dec_hidden) + ")");
-  if (c.training.lr_schedule == "cosine" && c.training.max_steps <= c.training.warmup_steps)
-    throw ConfigError(c.source_path + ": key 'training.lr_schedule': cosine decays over training.max_steps, "
-                      "which must be set and larger than training.warmup_steps");
+  if (c.training.lr_schedule == "cosine" && c.training.max_minutes <= 0 &&
+      c.training.max_steps <= c.training.warmup_steps)
+    throw ConfigError(c.source_path + ": key 'training.lr_schedule': cosine decays over training.max_steps "
+                      "(which must then be larger than training.warmup_steps) or training.max_minutes; set one");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
   if (c.task == "lm") {

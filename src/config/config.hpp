@@ -60,6 +60,7 @@ struct TrainingConfig {
   // 0 = unlimited; otherwise training stops, validates and checkpoints before this much wall
   // time (validations included, summed over resumes) has passed.
   double max_minutes = 0;
+  double budget_seconds() const { return max_minutes * 60.0; }
   int64_t seed = 1;
   std::string optimizer = "adam";  // adam | adamw | sgd
   double lr = 1e-3;
@@ -72,7 +73,7 @@ struct TrainingConfig {
   double teacher_forcing = 1.0;
   int64_t teacher_forcing_decay_steps = 0;  // linear decay to teacher_forcing_min
   double teacher_forcing_min = 1.0;
-  std::string lr_schedule = "constant";  // constant | plateau | inverse_sqrt | cosine (to min_lr at max_steps)
+  std::string lr_schedule = "constant";  // constant | plateau | inverse_sqrt | cosine (to min_lr at max_steps or max_minutes)
   double lr_decay = 0.5;
   int64_t lr_patience = 2;
   int64_t warmup_steps = 0;

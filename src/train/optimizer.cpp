@@ -22,17 +22,21 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
-double LrSchedule::lr_at(int64_t step) const {
+double LrSchedule::lr_at(int64_t step, double training_seconds) const {
   if (config_.lr_schedule == "inverse_sqrt") {
     const double warmup = static_cast<double>(std::max<int64_t>(1, config_.warmup_steps));
     const double s = static_cast<double>(std::max<int64_t>(1, step));
     return config_.lr * std::min(s / warmup, std::sqrt(warmup / s));
   }
   if (config_.lr_schedule == "cosine" && step >= config_.warmup_steps) {
-    // Half a cosine from lr down to min_lr over the steps after warm-up: a run whose length is
-    // fixed in advance spends its last steps annealing.
-    const double span = static_cast<double>(config_.max_steps - config_.warmup_steps);
-    const double progress = std::min(1.0, static_cast<double>(step - config_.warmup_steps) / span);
+    // Half a cosine from lr down to min_lr over the run after warm-up: a run whose length is
+    // fixed in advance (in steps or in minutes) spends its last part annealing.
+    double progress = 0;
+    if (config_.max_steps > 0)
+      progress = static_cast<double>(step - config_.warmup_steps) /
+                 static_cast<double>(config_.max_steps - config_.warmup_steps);
+    if (config_.max_minutes > 0) progress = std::max(progress, training_seconds / config_.budget_seconds());
+    progress = std::min(1.0, progress);
     return config_.min_lr + (config_.lr - config_.min_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
   }
   double lr = config_.lr_schedule == "plateau" ? plateau_lr_ : config_.lr;

@@ -13,11 +13,14 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainingConfig& co
                                                         const std::vector<torch::Tensor>& parameters);
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
-// constant | plateau (decay when the validation metric stops improving) | inverse_sqrt (with warmup).
+// constant | plateau (decay when the validation metric stops improving) | inverse_sqrt (with warmup)
+// | cosine (down to min_lr at max_steps or at the end of the max_minutes budget, whichever comes first).
 class LrSchedule {
  public:
   explicit LrSchedule(const TrainingConfig& config) : config_(config), plateau_lr_(config.lr) {}
-  double lr_at(int64_t step) const;  // step counts from 1
+  // step counts from 1; training_seconds (validations included, as the time budget counts them)
+  // only matters for a cosine schedule over max_minutes.
+  double lr_at(int64_t step, double training_seconds = 0) const;
   // Reports a validation metric (lower is better); returns true when the plateau rule decayed.
   bool on_validation(double metric);
   nlohmann::json state() const;

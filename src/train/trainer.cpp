@@ -188,7 +188,7 @@ double Trainer::training_seconds() const {
 }
 
 bool Trainer::time_budget_spent() const {
-  const double budget = config_.training.max_minutes * 60.0;
+  const double budget = config_.training.budget_seconds();
   // The final validation must fit too: reserve half as much again as the longest one so far,
   // which also covers the step that runs before the next check.
   return budget > 0 && training_seconds() + 1.5 * longest_validation_seconds_ >= budget;
@@ -207,7 +207,7 @@ void Trainer::train_step() {
   const BatchLoss loss = task_->loss(progress_.position, teacher_forcing_at(progress_.step));
   (loss.sum / static_cast<double>(std::max<int64_t>(1, loss.tokens))).backward();
   if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config_.training.clip_norm);
-  lr_ = schedule_.lr_at(progress_.step + 1);
+  lr_ = schedule_.lr_at(progress_.step + 1, training_seconds());
   set_learning_rate(*optimizer_, lr_);
   optimizer_->step();
   window_loss_ = window_loss_.defined() ? window_loss_ + loss.sum.detach() : loss.sum.detach().clone();
@@ -230,7 +230,7 @@ void Trainer::log_progress(int64_t total_steps) {
   const double tokens_per_second = window_tokens_ / std::max(seconds, 1e-9);
   const double seconds_per_step = seconds / static_cast<double>(std::max<int64_t>(1, window_steps_));
   double eta = total_steps > 0 ? seconds_per_step * static_cast<double>(total_steps - progress_.step) : 0;
-  if (config_.training.max_minutes > 0) eta = std::min(eta, std::max(0.0, config_.training.max_minutes * 60.0 - elapsed));
+  if (config_.training.max_minutes > 0) eta = std::min(eta, std::max(0.0, config_.training.budget_seconds() - elapsed));
   spdlog::info("epoch {} step {}{} | loss {:.4f} ppl {:.2f} | lr {:.3g} | {:.0f} tok/s | elapsed {} eta {}",
                progress_.epoch + 1, progress_.step, total_steps > 0 ? "/" + std::to_string(total_steps) : "", loss,
                std::exp(std::min(loss, 100.0)), lr_, tokens_per_second, format_duration(elapsed),
