@@ -89,7 +89,7 @@ TEST(Config, DumpRoundTrips) {
   EXPECT_EQ(again.data.train.src, "x");
 }
 
-TEST(Config, CosineScheduleNeedsMaxSteps) {
+TEST(Config, CosineScheduleNeedsMaxStepsOrMaxMinutes) {
   EXPECT_NE(error_of("training: {lr_schedule: cosine}\n").find("training.lr_schedule"), std::string::npos);
   EXPECT_EQ(error_of("training: {lr_schedule: cosine, max_steps: 100}\n"), "");
   EXPECT_EQ(error_of("training: {lr_schedule: cosine, max_minutes: 35}\n"), "");
