@@ -14,6 +14,7 @@
 #include "test_util.hpp"
 #include "train/average.hpp"
 #include "train/checkpoint.hpp"
+#include "train/parameter_average.hpp"
 #include "train/trainer.hpp"
 
 using namespace nmt;
@@ -55,26 +56,102 @@ std::string resume_error(const Config& config) {
 }
 }  // namespace
 
-TEST(Trainer, ResumeIsBitIdentical) {
-  const auto dir = test::scratch_dir("t");
+namespace {
+// Trains 12 steps in one run and in two (6, then resumed to 12, with `resumed_ema_decay`), and
+// returns both training directories.
+std::pair<Config, Config> straight_and_resumed_runs(const std::string& dir, double ema_decay, double resumed_ema_decay) {
   Config full = tiny_training_config(dir + "/full");
+  full.training.ema_decay = ema_decay;
   preprocess(full, false);
-  ASSERT_EQ(train(full, {}), 0);
+  EXPECT_EQ(train(full, {}), 0);
 
   Config part = tiny_training_config(dir + "/part");
+  part.training.ema_decay = ema_decay;
   preprocess(part, false);
   part.training.max_steps = 6;
-  ASSERT_EQ(train(part, {}), 0);
+  EXPECT_EQ(train(part, {}), 0);
   EXPECT_EQ(read_pointer(part.training.dir, "latest").value(), checkpoint_file(part.training.dir, 6));
   part.training.max_steps = 12;
+  part.training.ema_decay = resumed_ema_decay;
   TrainOptions resume;
   resume.resume = true;
-  ASSERT_EQ(train(part, resume), 0);
+  EXPECT_EQ(train(part, resume), 0);
+  return {full, part};
+}
 
-  const auto expected = test::train_losses(full.training.dir), resumed = test::train_losses(part.training.dir);
+void expect_same_losses(const Config& expected_run, const Config& run) {
+  const auto expected = test::train_losses(expected_run.training.dir), resumed = test::train_losses(run.training.dir);
   ASSERT_EQ(expected.size(), 12u);
   ASSERT_EQ(resumed.size(), 12u);
   for (int64_t step = 1; step <= 12; ++step) EXPECT_EQ(expected.at(step), resumed.at(step)) << "step " << step;
+}
+
+std::vector<torch::Tensor> checkpoint_parameters(const Config& config, int64_t step) {
+  return load_model_dir(config.training.dir, checkpoint_file(config.training.dir, step), torch::kCPU).model->parameters();
+}
+
+}  // namespace
+
+TEST(Trainer, ResumeIsBitIdentical) {
+  const auto [full, part] = straight_and_resumed_runs(test::scratch_dir("t"), 0, 0);
+  expect_same_losses(full, part);
+}
+
+TEST(Trainer, ResumeWithAWeightAverageIsBitIdenticalAndCheckpointsHoldTheAverage) {
+  const auto dir = test::scratch_dir("ema");
+  const auto [full, part] = straight_and_resumed_runs(dir + "/on", 0.9, 0.9);
+  expect_same_losses(full, part);
+  const auto expected = checkpoint_parameters(full, 12), resumed = checkpoint_parameters(part, 12);
+  ASSERT_EQ(expected.size(), resumed.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(torch::equal(expected[i], resumed[i])) << i;
+
+  // The model entry is the average; the live weights are stored beside it and differ from it.
+  LoadedModel loaded = load_model_dir(full.training.dir, checkpoint_file(full.training.dir, 12), torch::kCPU);
+  const auto content = load_checkpoint(checkpoint_file(full.training.dir, 12), *loaded.model, nullptr, loaded.meta);
+  EXPECT_EQ(content.meta["average_updates"], 12);
+  const auto live = content.training_weights;
+  ASSERT_FALSE(live.empty());
+  Config plain = tiny_training_config(dir + "/plain");
+  preprocess(plain, false);
+  ASSERT_EQ(train(plain, {}), 0);
+  expect_same_losses(plain, full);  // averaging does not change what training sees
+  const auto plain_final = checkpoint_parameters(plain, 12);
+  load_named_parameters(*loaded.model, live, "test");
+  const auto live_parameters = loaded.model->parameters();
+  bool average_differs = false;
+  for (size_t i = 0; i < plain_final.size(); ++i) {
+    EXPECT_TRUE(torch::equal(live_parameters[i], plain_final[i])) << i;
+    average_differs = average_differs || !torch::equal(expected[i], plain_final[i]);
+  }
+  EXPECT_TRUE(average_differs);
+
+  // Resuming without averaging continues from the live weights.
+  const auto [unused, dropped] = straight_and_resumed_runs(dir + "/dropped", 0.9, 0);
+  expect_same_losses(full, dropped);
+}
+
+TEST(ParameterAverage, FollowsTheBiasCorrectedMovingAverageAndSwapsBack) {
+  torch::nn::Linear layer(2, 1);
+  const double decay = 0.5;
+  ParameterAverage average(*layer, decay);
+  const std::vector<float> values = {1, 5, -3};
+  for (float value : values) {
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : layer->parameters()) parameter.fill_(value);
+    average.update();
+  }
+  // (1-d) * sum_k d^(n-k) v_k / (1 - d^n) with d = 0.5: (0.25 * 1 + 0.5 * 5 + 1 * -3) * 0.5 / 0.875
+  const float expected = (0.25f * 1 + 0.5f * 5 - 3) * 0.5f / 0.875f;
+  {
+    const AveragedWeightsScope averaged(&average);
+    const AveragedWeightsScope nested(&average);  // a no-op: the average is already in
+    for (const auto& parameter : layer->parameters())
+      EXPECT_TRUE(torch::allclose(parameter, torch::full_like(parameter, expected))) << parameter;
+    EXPECT_EQ(average.live_weights().size(), 2u);
+    EXPECT_TRUE(average.live_weights().count("weight"));
+  }
+  for (const auto& parameter : layer->parameters()) EXPECT_TRUE(torch::equal(parameter, torch::full_like(parameter, -3)));
+  EXPECT_EQ(average.updates(), 3);
 }
 
 TEST(Trainer, RefusesIncompatibleResumeAndDirtyDirectory) {

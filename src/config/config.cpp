@@ -80,6 +80,7 @@ std::vector<Field> fields_of(Config& c) {
       {"training.weight_decay", &t.weight_decay, 0, 10},
       {"training.momentum", &t.momentum, 0, 1},
       {"training.clip_norm", &t.clip_norm, 0, inf},
+      {"training.ema_decay", &t.ema_decay, 0, 0.999999},
       {"training.label_smoothing", &t.label_smoothing, 0, 0.99},
       {"training.teacher_forcing", &t.teacher_forcing, 0, 1},
       {"training.teacher_forcing_decay_steps", &t.teacher_forcing_decay_steps, 0, 1e12},

@@ -69,6 +69,8 @@ struct TrainingConfig {
   double weight_decay = 0.0;
   double momentum = 0.0;
   double clip_norm = 1.0;  // 0 = no clipping
+  // Exponential moving average of the weights for validation, checkpoints and decoding; 0 = off.
+  double ema_decay = 0.0;
   double label_smoothing = 0.0;
   double teacher_forcing = 1.0;
   int64_t teacher_forcing_decay_steps = 0;  // linear decay to teacher_forcing_min

@@ -57,18 +57,31 @@ void check_compatible(const nlohmann::json& found, const nlohmann::json& expecte
                              " differ (checkpoint model config:\n" + found.value("model_config", "?") + ")");
 }
 
+void write_named(torch::serialize::OutputArchive& archive, const std::string& key, const NamedTensors& tensors) {
+  if (tensors.empty()) return;
+  torch::serialize::OutputArchive section;
+  for (const auto& [name, tensor] : tensors) section.write(name, tensor.cpu());
+  archive.write(key, section);
+}
+
+NamedTensors read_named(torch::serialize::InputArchive& archive, const std::string& key) {
+  NamedTensors tensors;
+  torch::serialize::InputArchive section;
+  if (archive.try_read(key, section))
+    for (const auto& name : section.keys()) section.read(name, tensors[name]);
+  return tensors;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const nlohmann::json& meta, const CarriedState& carried) {
+                     const nlohmann::json& meta, const CarriedState& carried, const NamedTensors& training_weights) {
   write_file_atomically(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive, model_archive, optimizer_archive, carried_archive;
+    torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
     model.save(model_archive);
     archive.write("model", model_archive);
-    if (!carried.empty()) {
-      for (const auto& [name, tensor] : carried) carried_archive.write(name, tensor.cpu());
-      archive.write("carried", carried_archive);
-    }
+    write_named(archive, "carried", carried);
+    write_named(archive, "training_weights", training_weights);
     if (optimizer) {
       optimizer->save(optimizer_archive);
       archive.write("optimizer", optimizer_archive);
@@ -104,13 +117,8 @@ CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& mo
       optimizer->load(optimizer_archive);
     }
     archive.read("rng", content.rng_state);
-    torch::serialize::InputArchive carried_archive;
-    if (archive.try_read("carried", carried_archive))
-      for (const auto& name : carried_archive.keys()) {
-        torch::Tensor tensor;
-        carried_archive.read(name, tensor);
-        content.carried[name] = tensor;
-      }
+    content.carried = read_named(archive, "carried");
+    content.training_weights = read_named(archive, "training_weights");
   } catch (const c10::Error& e) {
     throw std::runtime_error("checkpoint '" + path + "' is corrupt or incompatible: " + e.what_without_backtrace());
   }

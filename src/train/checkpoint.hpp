@@ -10,18 +10,24 @@
 
 namespace nmt {
 
+// Tensors by archive entry name (no dots).
+using NamedTensors = std::map<std::string, torch::Tensor>;
 // Tensors training carries between steps besides the parameters (a stream LM's hidden state).
-using CarriedState = std::map<std::string, torch::Tensor>;
+using CarriedState = NamedTensors;
 
 struct CheckpointContent {
   nlohmann::json meta;  // step, epoch, position, lr, best metric, model config, vocab hashes...
   torch::Tensor rng_state;
   CarriedState carried;
+  // With parameter averaging, "model" holds the average (what decoding uses) and these the live
+  // weights training continues from; empty otherwise.
+  NamedTensors training_weights;
 };
 
 // Writes to a temporary file, fsyncs and renames: a crash leaves the previous file intact.
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const nlohmann::json& meta, const CarriedState& carried = {});
+                     const nlohmann::json& meta, const CarriedState& carried = {},
+                     const NamedTensors& training_weights = {});
 // Loads parameters (and optimizer state when given). Refuses a checkpoint whose model config or
 // vocabularies differ from `expected_meta`'s, naming what differs. Corrupt files give a clear error.
 CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,

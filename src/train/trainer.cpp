@@ -17,6 +17,7 @@
 #include "runtime/signals.hpp"
 #include "train/checkpoint.hpp"
 #include "train/optimizer.hpp"
+#include "train/parameter_average.hpp"
 #include "train/progress_bar.hpp"
 #include "train/training_task.hpp"
 
@@ -76,6 +77,7 @@ class Trainer {
   torch::Device device_;
   std::unique_ptr<TrainingTask> task_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<ParameterAverage> average_;  // with training.ema_decay
   CarriedState resumed_carried_state_;  // applied once the resumed epoch is planned
   LrSchedule schedule_;
   Progress progress_;
@@ -158,12 +160,21 @@ nlohmann::json Trainer::meta() const {
   meta["training_seconds"] = training_seconds();
   meta["schedule"] = schedule_.state();
   meta["threads"] = torch::get_num_threads();
+  if (average_) meta["average_updates"] = average_->updates();
   return meta;
 }
 
 void Trainer::restore(const std::string& path) {
   const auto content = load_checkpoint(path, task_->module(), optimizer_.get(), model_identity(config_, dir_));
   resumed_carried_state_ = content.carried;
+  if (average_) {
+    average_->restore(content.meta.value("average_updates", int64_t{0}), content.training_weights, path);
+    if (content.training_weights.empty())
+      spdlog::info("'{}' holds no weight average: the average starts at step {}", path, content.meta.value("step", 0));
+  } else if (!content.training_weights.empty()) {
+    load_named_parameters(task_->module(), content.training_weights, path);
+    spdlog::info("training.ema_decay is 0: training continues from the live weights, the average is dropped");
+  }
   const auto& meta = content.meta;
   progress_.step = meta.at("step");
   progress_.epoch = meta.at("epoch");
@@ -210,6 +221,7 @@ void Trainer::train_step() {
   lr_ = schedule_.lr_at(progress_.step + 1, training_seconds());
   set_learning_rate(*optimizer_, lr_);
   optimizer_->step();
+  if (average_) average_->update();
   window_loss_ = window_loss_.defined() ? window_loss_ + loss.sum.detach() : loss.sum.detach().clone();
   window_tokens_ += loss.tokens;
   ++window_steps_;
@@ -246,6 +258,7 @@ void Trainer::log_progress(int64_t total_steps) {
 
 void Trainer::validate_and_checkpoint() {
   bar_.clear();
+  const AveragedWeightsScope averaged(average_.get());
   const auto start = Clock::now();
   nlohmann::json record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}};
   record.update(task_->validate());
@@ -285,7 +298,9 @@ void Trainer::checkpoint(std::optional<double> metric) {
     if (static_cast<int64_t>(progress_.best_checkpoints.size()) > std::max<int64_t>(1, config_.training.keep_best))
       progress_.best_checkpoints.pop_back();
   }
-  save_checkpoint(path, task_->module(), optimizer_.get(), meta(), task_->carried_state());
+  const AveragedWeightsScope averaged(average_.get());
+  save_checkpoint(path, task_->module(), optimizer_.get(), meta(), task_->carried_state(),
+                  average_ ? average_->live_weights() : NamedTensors{});
   write_pointer(dir_, "latest", path);
   if (!progress_.best_checkpoints.empty() && progress_.best_checkpoints.front().second == progress_.step)
     write_pointer(dir_, "best", path);
@@ -325,6 +340,8 @@ int Trainer::run() {
   torch::manual_seed(static_cast<uint64_t>(config_.training.seed));
   task_ = make_training_task(config_, dir_, device_);
   optimizer_ = make_optimizer(config_.training, task_->module().parameters());
+  if (config_.training.ema_decay > 0)
+    average_ = std::make_unique<ParameterAverage>(task_->module(), config_.training.ema_decay);
   if (options_.resume) {
     std::string path = options_.resume_from;
     if (path.empty()) {
