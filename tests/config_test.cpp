@@ -79,6 +79,13 @@ TEST(Config, IncompatibleCombinationIsRefused) {
             std::string::npos);
 }
 
+TEST(Config, TiedEmbeddingsNeedEqualWidthsOnlyWithoutAttention) {
+  EXPECT_NE(error_of("model: {attention: none, tie_embeddings: true, emb_size: 256, dec_hidden: 512}")
+                .find("model.tie_embeddings"),
+            std::string::npos);
+  EXPECT_EQ(error_of("model: {attention: general, tie_embeddings: true, emb_size: 256, dec_hidden: 512}"), "");
+}
+
 TEST(Config, DumpRoundTrips) {
   const Config c = parse_config("model: {cell: lstm, dropout: 0.2}\ndata: {train: {src: x}}", "c.yaml");
   const std::string text = dump_config(c);

@@ -173,6 +173,33 @@ TEST(Model, TiedEmbeddingsShareTheOutputMatrix) {
   EXPECT_GT(embedding.grad()[19].abs().sum().item<float>(), 0.0f);
 }
 
+TEST(Model, TiedEmbeddingsNarrowerThanTheDecoderReadOutThroughTheAttentionalLayer) {
+  torch::manual_seed(7);
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  for (const bool input_feeding : {false, true}) {
+    ModelConfig config = tiny_model("gru", "general");  // emb_size 8, dec_hidden 12
+    config.input_feeding = input_feeding;
+    auto untied = build_model(config, tiny_vocabs(20));
+    config.tie_embeddings = true;
+    auto tied = build_model(config, tiny_vocabs(20));
+    const auto params = tied->named_parameters();
+    EXPECT_EQ(params["decoder.combine.weight"].sizes(), (std::vector<int64_t>{8, 12 + 12}));
+    // Untied: output 20x12 + 20 and combine 12x24 + 12; tied: output bias 20 and combine 8x24 + 8;
+    // input feeding widens the recurrent input by the attentional width (12 or 8, three gates).
+    const int64_t input_feed_saving = input_feeding ? 3 * 12 * (12 - 8) : 0;
+    EXPECT_EQ(count_parameters(*untied) - count_parameters(*tied), 20 * 12 + 4 * 24 + 4 + input_feed_saving);
+    tied->eval();
+    const auto whole = tied->forward(batch, 1.0);
+    ASSERT_EQ(whole.sizes(), (std::vector<int64_t>{3, batch.tgt_in.size(0), 20}));
+    auto state = tied->start(batch.src, batch.src_len);
+    std::vector<torch::Tensor> steps;
+    for (int64_t t = 0; t < batch.tgt_in.size(0); ++t)
+      steps.push_back(tied->decoder()->step(state, batch.tgt_in[t]).logits);
+    EXPECT_TRUE(torch::allclose(whole, torch::stack(steps, 1), 1e-5, 1e-6)) << "input feeding " << input_feeding;
+  }
+}
+
 TEST(Model, TiedEmbeddingsStartAtTheScaleOfAnOutputLayer) {
   ModelConfig config = tiny_model("gru", "general");
   config.emb_size = config.dec_hidden = 64;

@@ -224,8 +224,8 @@ void validate_combinations(const Config& c) {
     throw ConfigError(c.source_path + ": key 'model.bridge': copy needs dec_hidden (" +
                       std::to_string(m.dec_hidden) + ") equal to the encoder output size (" +
                       std::to_string(enc_out) + ")");
-  if (m.tie_embeddings && m.emb_size != m.dec_hidden)
-    throw ConfigError(c.source_path + ": key 'model.tie_embeddings': needs emb_size (" +
+  if (m.tie_embeddings && m.attention == "none" && m.emb_size != m.dec_hidden)
+    throw ConfigError(c.source_path + ": key 'model.tie_embeddings': without attention it needs emb_size (" +
                       std::to_string(m.emb_size) + ") equal to dec_hidden (" + std::to_string(m.dec_hidden) + ")");
   if (c.training.lr_schedule == "cosine" && c.training.max_minutes <= 0 &&
       c.training.max_steps <= c.training.warmup_steps)

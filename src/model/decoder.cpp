@@ -4,6 +4,13 @@
 
 namespace nmt {
 
+int64_t attentional_size(const ModelConfig& config) {
+  // With tied embeddings the attentional vector feeds the embedding matrix, so it has its width;
+  // a decoder wider than its embeddings then reads out through this smaller layer (as Marian's
+  // deep output does), which also makes the output layer cheaper.
+  return config.tie_embeddings && config.attention != "none" ? config.emb_size : config.dec_hidden;
+}
+
 DecoderState DecoderState::select(const torch::Tensor& recurrent_index, const torch::Tensor& source_index) const {
   auto pick = [](const torch::Tensor& x, int64_t dim, const torch::Tensor& index) {
     return x.defined() && index.defined() ? x.index_select(dim, index) : x;
@@ -22,12 +29,13 @@ DecoderImpl::DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t 
   embedding_ = register_module(
       "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab_size, config.emb_size).padding_idx(kPad)));
   dropout_ = register_module("dropout", torch::nn::Dropout(config.dropout));
-  const int64_t rnn_input = config.emb_size + (config.input_feeding ? config.dec_hidden : 0);
+  const int64_t rnn_input = config.emb_size + (config.input_feeding ? attentional_size(config) : 0);
   rnn_ = register_module("rnn", Recurrent(RecurrentOptions{config.cell, rnn_input, config.dec_hidden,
                                                            config.dec_layers, false, config.dropout}));
   if (config.attention != "none") {
     attention_ = register_module("attention", Attention(config.attention, config.dec_hidden, memory_size));
-    combine_ = register_module("combine", torch::nn::Linear(config.dec_hidden + memory_size, config.dec_hidden));
+    combine_ = register_module("combine",
+                               torch::nn::Linear(config.dec_hidden + memory_size, attentional_size(config)));
   }
   if (config.tie_embeddings) {
     output_bias_ = register_parameter("output_bias", torch::zeros({vocab_size}));
@@ -45,7 +53,7 @@ DecoderState DecoderImpl::start(const EncoderOutput& encoded, const RnnState& in
   DecoderState state{initial, {}, encoded.memory, {}, encoded.mask};
   if (attention_) state.keys = attention_->prepare_keys(encoded.memory);
   if (config_.input_feeding)
-    state.input_feed = torch::zeros({encoded.memory.size(0), config_.dec_hidden}, encoded.memory.options());
+    state.input_feed = torch::zeros({encoded.memory.size(0), attentional_size(config_)}, encoded.memory.options());
   return state;
 }
 

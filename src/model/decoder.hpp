@@ -32,6 +32,9 @@ struct DecoderOutput {
   torch::Tensor attention;  // (B, T, S), or (B, S) from step(); undefined without attention
 };
 
+// Width of the vectors the output layer reads (and input feeding feeds back).
+int64_t attentional_size(const ModelConfig& config);
+
 class DecoderImpl : public torch::nn::Module {
  public:
   DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t memory_size);
