@@ -12,7 +12,7 @@ namespace nmt {
 
 struct DecoderState {
   RnnState rnn;
-  torch::Tensor input_feed;  // (B, H): last attentional vector, fed back with input feeding
+  torch::Tensor input_feed;  // (B, attentional_size): last attentional vector, fed back with input feeding
   torch::Tensor memory;      // (B, S, M)
   torch::Tensor keys;        // attention keys prepared from memory
   torch::Tensor mask;        // (B, S)
