@@ -15,6 +15,7 @@
 
 int main(int argc, char** argv) {
   nmt::tune_process_environment(argv);
+  nmt::keep_freed_memory_in_heap();
   // Logs go to stderr so that stdout carries only results (translations, scores).
   spdlog::set_default_logger(spdlog::stderr_color_mt("nmt"));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");

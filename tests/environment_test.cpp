@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <torch/torch.h>
 
@@ -27,4 +28,16 @@ TEST(Blas, DetectionReportsTheLibraryInUse) {
     EXPECT_NE(startup_line().find("core " + info.core), std::string::npos);
   }
   EXPECT_NE(startup_line().find("threads"), std::string::npos);
+}
+
+// After the start-up setting, a block of a few MiB (a typical activation) comes from the heap and
+// stays there when freed, instead of being mapped and unmapped each time.
+TEST(Allocator, FreedActivationSizedBlocksStayInTheHeap) {
+  if (!keep_freed_memory_in_heap()) GTEST_SKIP() << "GLIBC_TUNABLES sets malloc options";
+  const size_t mapped_before = mallinfo2().hblks;
+  auto activation = torch::ones({1024, 2048});  // 8 MiB
+  EXPECT_EQ(mallinfo2().hblks, mapped_before) << "an 8 MiB tensor was mapped on its own";
+  const size_t heap_in_use = mallinfo2().arena;
+  activation = torch::Tensor();
+  EXPECT_GE(mallinfo2().arena, heap_in_use) << "freeing it shrank the heap";
 }

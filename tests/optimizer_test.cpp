@@ -113,3 +113,26 @@ TEST(LrSchedule, CosineOverATimeBudgetFollowsTrainingSeconds) {
   EXPECT_NEAR(both.lr_at(10, 300.0), 0.5, 1e-12);
 }
 
+
+TEST(LrSchedule, CosineFromAFractionOfTheRunHoldsLrUntilThenAnnealsToMinLr) {
+  TrainingConfig config;
+  config.lr = 1.0;
+  config.min_lr = 0.0;
+  config.lr_schedule = "cosine";
+  config.anneal_from = 0.6;
+  config.max_minutes = 10;  // 600 s: lr holds for 360 s, then anneals over the last 240 s
+  LrSchedule by_time(config);
+  EXPECT_NEAR(by_time.lr_at(1, 0.0), 1.0, 1e-12);
+  EXPECT_NEAR(by_time.lr_at(900, 359.0), 1.0, 1e-12);
+  EXPECT_NEAR(by_time.lr_at(1000, 480.0), 0.5, 1e-12);
+  EXPECT_NEAR(by_time.lr_at(1100, 540.0), 0.5 * (1 + std::cos(M_PI * 0.75)), 1e-12);
+  EXPECT_NEAR(by_time.lr_at(1200, 600.0), 0.0, 1e-12);
+  config.max_minutes = 0;
+  config.max_steps = 110;
+  config.warmup_steps = 10;  // the fraction counts the run after warm-up: annealing starts at step 70
+  LrSchedule by_steps(config);
+  EXPECT_NEAR(by_steps.lr_at(5), 0.5, 1e-12);
+  EXPECT_NEAR(by_steps.lr_at(70), 1.0, 1e-12);
+  EXPECT_NEAR(by_steps.lr_at(90), 0.5, 1e-12);
+  EXPECT_NEAR(by_steps.lr_at(110), 0.0, 1e-12);
+}

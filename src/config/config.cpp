@@ -90,6 +90,7 @@ std::vector<Field> fields_of(Config& c) {
       {"training.lr_patience", &t.lr_patience, 0, 1e9},
       {"training.warmup_steps", &t.warmup_steps, 0, 1e12},
       {"training.min_lr", &t.min_lr, 0, 100},
+      {"training.anneal_from", &t.anneal_from, 0, 0.99},
       {"training.valid_every", &t.valid_every, 1, 1e12},
       {"training.log_every", &t.log_every, 1, 1e12},
       {"training.valid_bleu", &t.valid_bleu, 0, 1},
@@ -231,6 +232,9 @@ void validate_combinations(const Config& c) {
       c.training.max_steps <= c.training.warmup_steps)
     throw ConfigError(c.source_path + ": key 'training.lr_schedule': cosine decays over training.max_steps "
                       "(which must then be larger than training.warmup_steps) or training.max_minutes; set one");
+  if (c.training.anneal_from > 0 && c.training.lr_schedule != "cosine")
+    throw ConfigError(c.source_path + ": key 'training.anneal_from': only the cosine schedule anneals; lr_schedule is '" +
+                      c.training.lr_schedule + "'");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
   if (c.task == "lm") {

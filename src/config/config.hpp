@@ -80,6 +80,8 @@ struct TrainingConfig {
   int64_t lr_patience = 2;
   int64_t warmup_steps = 0;
   double min_lr = 1e-6;
+  // cosine: hold lr for this fraction of the run, then anneal (0 = anneal over the whole run).
+  double anneal_from = 0.0;
   int64_t valid_every = 500;
   int64_t log_every = 50;
   int64_t valid_bleu = 1;  // 1 = greedy-decode validation for BLEU/chrF

@@ -1,6 +1,7 @@
 #include "runtime/environment.hpp"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -62,6 +63,16 @@ void tune_process_environment(char** argv) {
   setenv("NMT_REEXECUTED", "1", 1);
   execv("/proc/self/exe", argv);
   // execv only returns on failure: carry on with the environment as it was.
+}
+
+bool keep_freed_memory_in_heap() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::strstr(tunables, "glibc.malloc.")) return false;
+  constexpr int kMiB = 1 << 20;
+  // 32 MiB is glibc's largest mmap threshold; trimming and padding are sized so that a step's
+  // working set stays mapped from one step to the next.
+  return mallopt(M_MMAP_THRESHOLD, 32 * kMiB) == 1 && mallopt(M_TRIM_THRESHOLD, 1024 * kMiB) == 1 &&
+         mallopt(M_TOP_PAD, 64 * kMiB) == 1;
 }
 
 int configure_threads(int requested) {

@@ -9,6 +9,12 @@ namespace nmt {
 // once with the right core set. NMT_NO_BLAS_FIX=1 turns this off.
 void tune_process_environment(char** argv);
 
+// Each training step allocates and frees tensors of a few MiB. glibc maps such blocks afresh and
+// unmaps them on free, so every step paid for page faults and zeroed pages; keeping freed memory
+// in the heap made a de->en training step 10-15% faster (docs/PERFORMANCE.md). Left alone when
+// GLIBC_TUNABLES sets malloc options. Returns whether it changed the allocator's settings.
+bool keep_freed_memory_in_heap();
+
 struct BlasInfo {
   std::string library;  // "OpenBLAS", or "unknown" when it exports nothing we recognise
   std::string core;     // OpenBLAS core name, e.g. "Haswell"

@@ -1,5 +1,6 @@
 #include "train/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "train/fused_adam.hpp"
@@ -29,14 +30,14 @@ double LrSchedule::lr_at(int64_t step, double training_seconds) const {
     return config_.lr * std::min(s / warmup, std::sqrt(warmup / s));
   }
   if (config_.lr_schedule == "cosine" && step >= config_.warmup_steps) {
-    // Half a cosine from lr down to min_lr over the run after warm-up: a run whose length is
-    // fixed in advance (in steps or in minutes) spends its last part annealing.
+    // Half a cosine from lr down to min_lr over the run after warm-up (or over its part after
+    // anneal_from): a run whose length is fixed in advance, in steps or in minutes, ends annealed.
     double progress = 0;
     if (config_.max_steps > 0)
       progress = static_cast<double>(step - config_.warmup_steps) /
                  static_cast<double>(config_.max_steps - config_.warmup_steps);
     if (config_.max_minutes > 0) progress = std::max(progress, training_seconds / config_.budget_seconds());
-    progress = std::min(1.0, progress);
+    progress = std::clamp((progress - config_.anneal_from) / (1.0 - config_.anneal_from), 0.0, 1.0);
     return config_.min_lr + (config_.lr - config_.min_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
   }
   double lr = config_.lr_schedule == "plateau" ? plateau_lr_ : config_.lr;

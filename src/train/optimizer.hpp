@@ -14,7 +14,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainingConfig& co
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
 // constant | plateau (decay when the validation metric stops improving) | inverse_sqrt (with warmup)
-// | cosine (down to min_lr at max_steps or at the end of the max_minutes budget, whichever comes first).
+// | cosine (down to min_lr at max_steps or at the end of the max_minutes budget, whichever comes first;
+// with anneal_from, lr holds until that fraction of the run).
 class LrSchedule {
  public:
   explicit LrSchedule(const TrainingConfig& config) : config_(config), plateau_lr_(config.lr) {}
