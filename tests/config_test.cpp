@@ -102,7 +102,6 @@ TEST(Config, CosineScheduleNeedsMaxStepsOrMaxMinutes) {
   EXPECT_EQ(error_of("training: {lr_schedule: cosine, max_minutes: 35}\n"), "");
 }
 
-
 TEST(Config, AnnealFromIsAFractionOfACosineRun) {
   EXPECT_EQ(error_of("training: {lr_schedule: cosine, max_minutes: 35, anneal_from: 0.7}\n"), "");
   EXPECT_NE(error_of("training: {lr_schedule: plateau, anneal_from: 0.7}\n").find("training.anneal_from"), std::string::npos);
