@@ -79,11 +79,19 @@ TEST(LrSchedule, WarmupInverseSqrtAndPlateau) {
   EXPECT_DOUBLE_EQ(restored.lr_at(10), 0.5);
 }
 
-TEST(LrSchedule, CosineWarmsUpThenAnnealsToMinLrAtMaxSteps) {
+namespace {
+// A cosine schedule from lr 1 down to 0, so that expected values read as fractions of lr.
+TrainingConfig cosine_from_one_to_zero() {
   TrainingConfig config;
   config.lr = 1.0;
   config.min_lr = 0.0;
   config.lr_schedule = "cosine";
+  return config;
+}
+}  // namespace
+
+TEST(LrSchedule, CosineWarmsUpThenAnnealsToMinLrAtMaxSteps) {
+  TrainingConfig config = cosine_from_one_to_zero();
   config.warmup_steps = 10;
   config.max_steps = 110;
   LrSchedule cosine(config);
@@ -96,10 +104,7 @@ TEST(LrSchedule, CosineWarmsUpThenAnnealsToMinLrAtMaxSteps) {
 }
 
 TEST(LrSchedule, CosineOverATimeBudgetFollowsTrainingSeconds) {
-  TrainingConfig config;
-  config.lr = 1.0;
-  config.min_lr = 0.0;
-  config.lr_schedule = "cosine";
+  TrainingConfig config = cosine_from_one_to_zero();
   config.max_minutes = 10;  // 600 s
   LrSchedule by_time(config);
   EXPECT_NEAR(by_time.lr_at(1, 0.0), 1.0, 1e-12);
@@ -113,12 +118,8 @@ TEST(LrSchedule, CosineOverATimeBudgetFollowsTrainingSeconds) {
   EXPECT_NEAR(both.lr_at(10, 300.0), 0.5, 1e-12);
 }
 
-
 TEST(LrSchedule, CosineFromAFractionOfTheRunHoldsLrUntilThenAnnealsToMinLr) {
-  TrainingConfig config;
-  config.lr = 1.0;
-  config.min_lr = 0.0;
-  config.lr_schedule = "cosine";
+  TrainingConfig config = cosine_from_one_to_zero();
   config.anneal_from = 0.6;
   config.max_minutes = 10;  // 600 s: lr holds for 360 s, then anneals over the last 240 s
   LrSchedule by_time(config);
