@@ -11,7 +11,7 @@ void tune_process_environment(char** argv);
 
 // Each training step allocates and frees tensors of a few MiB. glibc maps such blocks afresh and
 // unmaps them on free, so every step paid for page faults and zeroed pages; keeping freed memory
-// in the heap cut de->en training time to 0.89x (docs/PERFORMANCE.md). Left alone when
+// in the heap cut the time of de->en training steps to about 0.9x (docs/PERFORMANCE.md). Left alone when
 // GLIBC_TUNABLES sets malloc options. Returns whether it changed the allocator's settings.
 bool keep_freed_memory_in_heap();
 
