@@ -86,6 +86,14 @@ TEST(Config, TiedEmbeddingsNeedEqualWidthsOnlyWithoutAttention) {
   EXPECT_EQ(error_of("model: {attention: general, tie_embeddings: true, emb_size: 256, dec_hidden: 512}"), "");
 }
 
+TEST(Config, TiedAllEmbeddingsNeedTiedOutputAndASharedVocabulary) {
+  EXPECT_NE(error_of("model: {tie_all_embeddings: true}\ndata: {vocab: {shared: true}}").find("model.tie_all_embeddings"),
+            std::string::npos);
+  EXPECT_NE(error_of("model: {tie_embeddings: true, tie_all_embeddings: true}").find("model.tie_all_embeddings"),
+            std::string::npos);
+  EXPECT_EQ(error_of("model: {tie_embeddings: true, tie_all_embeddings: true}\ndata: {vocab: {shared: true}}"), "");
+}
+
 TEST(Config, DumpRoundTrips) {
   const Config c = parse_config("model: {cell: lstm, dropout: 0.2}\ndata: {train: {src: x}}", "c.yaml");
   const std::string text = dump_config(c);

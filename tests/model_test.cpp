@@ -173,6 +173,38 @@ TEST(Model, TiedEmbeddingsShareTheOutputMatrix) {
   EXPECT_GT(embedding.grad()[19].abs().sum().item<float>(), 0.0f);
 }
 
+TEST(Model, TiedAllEmbeddingsReadTheSourceThroughTheTargetMatrix) {
+  ModelConfig config = tiny_model("gru", "general");
+  config.tie_embeddings = true;
+  auto two_way = build_model(config, tiny_vocabs(20));
+  config.tie_all_embeddings = true;
+  auto three_way = build_model(config, tiny_vocabs(20));
+  EXPECT_EQ(count_parameters(*two_way) - count_parameters(*three_way), 20 * 8);  // no source matrix
+  auto params = three_way->named_parameters();
+  EXPECT_FALSE(params.contains("encoder.embedding.weight"));
+  three_way->eval();
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  const auto before = three_way->forward(batch).detach();
+  // The encoder's memory depends on no embedding but the source one: changing a source token's
+  // row of the shared matrix must change it.
+  const int64_t source_token = batch.src[0][0].item<int64_t>();
+  const auto memory_before = three_way->start(batch.src, batch.src_len).memory;
+  {
+    torch::NoGradGuard no_grad;
+    params["decoder.embedding.weight"][source_token].add_(1.0);
+  }
+  EXPECT_FALSE(torch::allclose(three_way->start(batch.src, batch.src_len).memory, memory_before));
+  EXPECT_FALSE(torch::allclose(three_way->forward(batch), before));
+  // Two vocabularies cannot share one matrix.
+  try {
+    build_model(config, {tiny_vocabs(20).src, tiny_vocabs(21).src});
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.tie_all_embeddings"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Model, TiedEmbeddingsNarrowerThanTheDecoderReadOutThroughTheAttentionalLayer) {
   torch::manual_seed(7);
   const auto corpus = tiny_corpus();

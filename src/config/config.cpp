@@ -64,6 +64,7 @@ std::vector<Field> fields_of(Config& c) {
       {"model.attention", &m.attention, 0, 0, {"none", "dot", "general", "mlp"}},
       {"model.input_feeding", &m.input_feeding},
       {"model.tie_embeddings", &m.tie_embeddings},
+      {"model.tie_all_embeddings", &m.tie_all_embeddings},
       {"model.dropout", &m.dropout, 0, 0.99},
       {"training.dir", &t.dir},
       {"training.device", &t.device, 0, 0, {"auto", "cpu", "cuda"}},
@@ -235,6 +236,9 @@ void validate_combinations(const Config& c) {
   if (c.training.anneal_from > 0 && c.training.lr_schedule != "cosine")
     throw ConfigError(c.source_path + ": key 'training.anneal_from': only the cosine schedule anneals; lr_schedule is '" +
                       c.training.lr_schedule + "'");
+  if (m.tie_all_embeddings && (!m.tie_embeddings || !c.data.vocab.shared || c.task != "nmt"))
+    throw ConfigError(c.source_path + ": key 'model.tie_all_embeddings': ties the source embeddings to the tied "
+                      "target ones, so it needs task nmt, model.tie_embeddings: true and data.vocab.shared: true");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
   if (c.task == "lm") {

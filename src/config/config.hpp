@@ -47,6 +47,8 @@ struct ModelConfig {
   std::string attention = "general";  // none | dot | general | mlp
   bool input_feeding = false;
   bool tie_embeddings = false;
+  // The source embeddings are the target ones too (three-way tying); needs data.vocab.shared.
+  bool tie_all_embeddings = false;
   double dropout = 0.2;
 };
 

@@ -47,6 +47,7 @@ class DecoderImpl : public torch::nn::Module {
   // costs nothing.
   DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths = {});
   bool input_feeding() const { return config_.input_feeding; }
+  torch::nn::Embedding embedding() const { return embedding_; }
 
  private:
   torch::Tensor embed(const torch::Tensor& tokens);  // (T, B) -> (T, B, E), with dropout

@@ -15,6 +15,11 @@ EncoderImpl::EncoderImpl(const ModelConfig& config, int64_t vocab_size)
                                                            config.enc_layers, config.bidirectional, config.dropout}));
 }
 
+void EncoderImpl::share_embedding(torch::nn::Embedding embedding) {
+  unregister_module("embedding");
+  embedding_ = std::move(embedding);
+}
+
 EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths) {
   const auto embedded = dropout_(embedding_(src));
   const auto packed = rnn_utils::pack_padded_sequence(embedded, lengths, /*batch_first=*/false,

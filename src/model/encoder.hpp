@@ -19,6 +19,9 @@ class EncoderImpl : public torch::nn::Module {
   // src: (S, B) int64, lengths: CPU int64 (B), sorted descending.
   EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths);
   int64_t output_size() const { return output_size_; }
+  // Reads source tokens through `embedding`, owned elsewhere (the decoder's, for three-way tying),
+  // in place of its own, which it drops.
+  void share_embedding(torch::nn::Embedding embedding);
 
  private:
   torch::nn::Embedding embedding_{nullptr};

@@ -6,6 +6,13 @@ Seq2SeqImpl::Seq2SeqImpl(const ModelConfig& config, int64_t src_vocab, int64_t t
   encoder_ = register_module("encoder", Encoder(config, src_vocab));
   bridge_ = register_module("bridge", Bridge(config));
   decoder_ = register_module("decoder", Decoder(config, tgt_vocab, encoder_->output_size()));
+  if (config.tie_all_embeddings) {
+    if (src_vocab != tgt_vocab)
+      throw std::runtime_error("model.tie_all_embeddings needs one vocabulary for both sides, but the source has " +
+                               std::to_string(src_vocab) + " entries and the target " + std::to_string(tgt_vocab) +
+                               " (preprocess with data.vocab.shared: true)");
+    encoder_->share_embedding(decoder_->embedding());
+  }
 }
 
 DecoderState Seq2SeqImpl::start(const torch::Tensor& src, const torch::Tensor& src_len) {
