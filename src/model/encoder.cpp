@@ -1,5 +1,7 @@
 #include "model/encoder.hpp"
 
+#include <cmath>
+
 #include "data/vocab.hpp"
 
 namespace nmt {
@@ -18,10 +20,11 @@ EncoderImpl::EncoderImpl(const ModelConfig& config, int64_t vocab_size)
 void EncoderImpl::share_embedding(torch::nn::Embedding embedding) {
   unregister_module("embedding");
   embedding_ = std::move(embedding);
+  input_scale_ = std::sqrt(static_cast<double>(embedding_->options.embedding_dim()));
 }
 
 EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths) {
-  const auto embedded = dropout_(embedding_(src));
+  const auto embedded = dropout_(input_scale_ == 1.0 ? embedding_(src) : embedding_(src) * input_scale_);
   const auto packed = rnn_utils::pack_padded_sequence(embedded, lengths, /*batch_first=*/false,
                                                       /*enforce_sorted=*/true);
   auto [packed_out, final] = rnn_->forward_packed(packed);

@@ -20,7 +20,9 @@ class EncoderImpl : public torch::nn::Module {
   EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths);
   int64_t output_size() const { return output_size_; }
   // Reads source tokens through `embedding`, owned elsewhere (the decoder's, for three-way tying),
-  // in place of its own, which it drops.
+  // in place of its own, which it drops. Tied rows start at the small scale of an output layer,
+  // so the encoder multiplies them by sqrt(emb_size): its input then starts at the unit scale of
+  // an embedding of its own (at 1/sqrt(emb_size), Multi30k de-en learned far more slowly).
   void share_embedding(torch::nn::Embedding embedding);
 
  private:
@@ -28,6 +30,7 @@ class EncoderImpl : public torch::nn::Module {
   torch::nn::Dropout dropout_{nullptr};
   Recurrent rnn_{nullptr};
   int64_t output_size_;
+  double input_scale_ = 1.0;
 };
 TORCH_MODULE(Encoder);
 
