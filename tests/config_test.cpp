@@ -94,6 +94,18 @@ TEST(Config, TiedAllEmbeddingsNeedTiedOutputAndASharedVocabulary) {
   EXPECT_EQ(error_of("model: {tie_embeddings: true, tie_all_embeddings: true}\ndata: {vocab: {shared: true}}"), "");
 }
 
+TEST(Config, SectionDumpedBeforeAKeyExistedEqualsTodaysDumpWithTheDefault) {
+  const Config lstm = parse_config("model: {cell: lstm, tie_embeddings: true}", "c.yaml");
+  std::string older = dump_section(lstm, "model");  // as a checkpoint from before tie_all_embeddings stores it
+  const std::string added_key = "  tie_all_embeddings: false\n";
+  const auto at = older.find(added_key);
+  ASSERT_NE(at, std::string::npos) << older;
+  older.erase(at, added_key.size());
+  EXPECT_EQ(section_with_defaults(older, "model"), dump_section(lstm, "model"));
+  const Config gru = parse_config("model: {cell: gru, tie_embeddings: true}", "c.yaml");
+  EXPECT_NE(section_with_defaults(older, "model"), dump_section(gru, "model"));
+}
+
 TEST(Config, DumpRoundTrips) {
   const Config c = parse_config("model: {cell: lstm, dropout: 0.2}\ndata: {train: {src: x}}", "c.yaml");
   const std::string text = dump_config(c);

@@ -334,4 +334,15 @@ std::string emit(const Config& config, const std::string& only_section) {
 std::string dump_config(const Config& config) { return emit(config, ""); }
 std::string dump_section(const Config& config, const std::string& section) { return emit(config, section); }
 
+std::string section_with_defaults(const std::string& section_yaml, const std::string& section) {
+  Config config;
+  const YAML::Node root = YAML::Load(section_yaml);
+  for (const auto& field : fields_of(config)) {
+    if (split_path(field.path).front() != section) continue;
+    const YAML::Node node = lookup(root, field.path);
+    if (node.IsDefined() && !node.IsNull()) read_field(field, node, "dumped section");
+  }
+  return emit(config, section);
+}
+
 }  // namespace nmt

@@ -123,5 +123,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 std::string dump_config(const Config& config);
 // YAML of one section, used to fingerprint preprocessed data.
 std::string dump_section(const Config& config, const std::string& section);
+// A section dumped by dump_section, re-emitted with the defaults of the keys it lacks: a dump
+// made before a key existed then equals today's dump of the same settings. Throws on bad YAML.
+std::string section_with_defaults(const std::string& section_yaml, const std::string& section);
 
 }  // namespace nmt

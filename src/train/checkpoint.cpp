@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "config/config.hpp"
 #include "runtime/files.hpp"
 
 namespace fs = std::filesystem;
@@ -46,11 +47,23 @@ nlohmann::json meta_of(torch::serialize::InputArchive& archive, const std::strin
   return nlohmann::json::parse(meta.toStringRef());
 }
 
+// The model config a checkpoint was written with, with the defaults of keys added since.
+std::string model_config_of(const nlohmann::json& meta) {
+  const std::string stored = meta.value("model_config", "");
+  try {
+    return section_with_defaults(stored, "model");
+  } catch (const std::exception&) {
+    return stored;  // unreadable: compares as different and is shown as it is
+  }
+}
+
 void check_compatible(const nlohmann::json& found, const nlohmann::json& expected, const std::string& path) {
   std::string differences;
   for (const char* key : {"task", "model_config", "src_vocab_hash", "tgt_vocab_hash", "text_vocab_hash"}) {
-    if (expected.contains(key) && found.value(key, nlohmann::json()) != expected[key])
-      differences += std::string(differences.empty() ? "" : ", ") + key;
+    const bool differ = std::string(key) == "model_config"
+                            ? expected.contains(key) && model_config_of(found) != expected[key]
+                            : expected.contains(key) && found.value(key, nlohmann::json()) != expected[key];
+    if (differ) differences += std::string(differences.empty() ? "" : ", ") + key;
   }
   if (!differences.empty())
     throw std::runtime_error("checkpoint '" + path + "' does not match this model: " + differences +
