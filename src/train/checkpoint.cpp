@@ -58,12 +58,12 @@ std::string model_config_of(const nlohmann::json& meta) {
 }
 
 void check_compatible(const nlohmann::json& found, const nlohmann::json& expected, const std::string& path) {
+  nlohmann::json current = found;
+  if (found.contains("model_config")) current["model_config"] = model_config_of(found);
   std::string differences;
   for (const char* key : {"task", "model_config", "src_vocab_hash", "tgt_vocab_hash", "text_vocab_hash"}) {
-    const bool differ = std::string(key) == "model_config"
-                            ? expected.contains(key) && model_config_of(found) != expected[key]
-                            : expected.contains(key) && found.value(key, nlohmann::json()) != expected[key];
-    if (differ) differences += std::string(differences.empty() ? "" : ", ") + key;
+    if (expected.contains(key) && current.value(key, nlohmann::json()) != expected[key])
+      differences += std::string(differences.empty() ? "" : ", ") + key;
   }
   if (!differences.empty())
     throw std::runtime_error("checkpoint '" + path + "' does not match this model: " + differences +
