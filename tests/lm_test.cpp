@@ -5,12 +5,12 @@
 #include <fstream>
 #include <random>
 
+#include "bundle/trained_model.hpp"
 #include "config/config.hpp"
 #include "data/preprocess.hpp"
 #include "data/token_streams.hpp"
 #include "data/vocab.hpp"
 #include "model/language_model.hpp"
-#include "model/model_dir.hpp"
 #include "search/prompt.hpp"
 #include "search/sampling.hpp"
 #include "test_util.hpp"
@@ -308,14 +308,14 @@ TEST(LanguageModel, OverfitsHelloAndGeneratesItFromTheFirstCharacter) {
                                                    "training.max_steps=150", "training.valid_every=150",
                                                    "training.log_every=50"});
   ASSERT_EQ(train(config, {}), 0);
-  LoadedModel loaded = load_model_dir(config.training.dir, "", torch::kCPU);
+  TrainedModel loaded = load_trained_model(config.training.dir, "", torch::kCPU);
   torch::InferenceMode inference;
   const auto& vocab = loaded.vocabs.tgt;
-  auto decoder = loaded.language_model->decoder();
+  auto decoder = loaded.language_model()->decoder();
   const StepFunction step = [&](DecoderState& state, const torch::Tensor& previous) {
     return decoder->step(state, previous);
   };
-  const auto prompted = read_prompt(loaded.language_model, {vocab.id("h")}, kEos, torch::kCPU);
+  const auto prompted = read_prompt(loaded.language_model(), {vocab.id("h")}, kEos, torch::kCPU);
   SamplingOptions greedy;
   greedy.temperature = 0;
   greedy.max_len = 10;

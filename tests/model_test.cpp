@@ -2,18 +2,12 @@
 
 #include "config/config.hpp"
 #include "data/batch.hpp"
-#include "eval/perplexity.hpp"
 #include "model/seq2seq.hpp"
+#include "scoring/translation_loss.hpp"
 
 using namespace nmt;
 
 namespace {
-Vocabs tiny_vocabs(int64_t size) {
-  std::unordered_map<std::string, int64_t> counts;
-  for (int64_t i = 0; i < size - 4; ++i) counts["w" + std::to_string(i)] = 1000000 - i;
-  const Vocab vocab = Vocab::build(counts, 1, 0);
-  return {vocab, vocab};
-}
 
 ModelConfig tiny_model(const std::string& cell, const std::string& attention) {
   ModelConfig config = parse_config("", "t").model;
@@ -43,8 +37,7 @@ TEST(Model, BenchGruParameterCountMatchesReference) {
   // bench-gru from shared/bench/README.md with its Multi30k vocabularies (7,859 de, 5,921 en).
   ModelConfig config = parse_config("model: {cell: gru, emb_size: 256, enc_hidden: 256, dec_hidden: 512, "
                                     "attention: general, bridge: tanh, dropout: 0.2}", "t").model;
-  Vocabs vocabs{tiny_vocabs(7859).src, tiny_vocabs(5921).src};
-  auto model = build_model(config, vocabs);
+  Seq2Seq model(config, 7859, 5921);
   EXPECT_EQ(count_parameters(*model), 9586977);
 }
 
@@ -53,7 +46,7 @@ TEST(Model, PackedEncoderEqualsSentenceAlone) {
   for (const std::string cell : {"rnn", "gru", "lstm"}) {
     ModelConfig config = tiny_model(cell, "general");
     config.enc_layers = 2;
-    auto model = build_model(config, tiny_vocabs(20));
+    Seq2Seq model(config, 20, 20);
     model->eval();
     const auto corpus = tiny_corpus();
     const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
@@ -78,7 +71,7 @@ TEST(Model, EveryCellAndAttentionRunsForwardAndBackward) {
     for (const std::string attention : {"none", "dot", "general", "mlp"}) {
       ModelConfig config = tiny_model(cell, attention);
       if (attention == "dot") config.dec_hidden = 12;  // equals 2 * enc_hidden
-      auto model = build_model(config, tiny_vocabs(20));
+      Seq2Seq model(config, 20, 20);
       const auto logits = model->forward(batch);
       ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, batch.tgt_in.size(0), 20}));
       token_loss_sum(logits, batch.tgt_out).backward();
@@ -98,7 +91,7 @@ TEST(Model, WholeSequencePassEqualsLoopedSteps) {
     for (const bool input_feeding : {false, true}) {
       ModelConfig config = tiny_model(cell, "mlp");
       config.input_feeding = input_feeding;
-      auto model = build_model(config, tiny_vocabs(20));
+      Seq2Seq model(config, 20, 20);
       model->eval();
       const auto fast = model->forward(batch, 1.0);
       auto state = model->start(batch.src, batch.src_len);
@@ -118,7 +111,7 @@ TEST(Model, TinyModelOverfitsOneBatch) {
     ModelConfig config = tiny_model("lstm", "general");
     config.input_feeding = input_feeding;
     config.tie_embeddings = false;
-    auto model = build_model(config, tiny_vocabs(20));
+    Seq2Seq model(config, 20, 20);
     torch::optim::Adam adam(model->parameters(), 0.03);
     double loss = 0;
     for (int step = 0; step < 150; ++step) {
@@ -136,7 +129,7 @@ TEST(Model, ScheduledSamplingFeedsPredictions) {
   torch::manual_seed(2);
   const auto corpus = tiny_corpus();
   const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
-  auto model = build_model(tiny_model("gru", "general"), tiny_vocabs(20));
+  Seq2Seq model(tiny_model("gru", "general"), 20, 20);
   model->eval();
   const auto teacher = model->forward(batch, 1.0);
   const auto sampled = model->forward(batch, 0.0);
@@ -161,9 +154,9 @@ TEST(Collate, SortsPadsAndShiftsTargets) {
 TEST(Model, TiedEmbeddingsShareTheOutputMatrix) {
   ModelConfig config = tiny_model("gru", "general");
   config.emb_size = 12;  // equals dec_hidden
-  auto untied = build_model(config, tiny_vocabs(20));
+  Seq2Seq untied(config, 20, 20);
   config.tie_embeddings = true;
-  auto tied = build_model(config, tiny_vocabs(20));
+  Seq2Seq tied(config, 20, 20);
   EXPECT_EQ(count_parameters(*untied) - count_parameters(*tied), 20 * 12);  // no separate output weight
   const auto corpus = tiny_corpus();
   const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
@@ -176,9 +169,9 @@ TEST(Model, TiedEmbeddingsShareTheOutputMatrix) {
 TEST(Model, TiedAllEmbeddingsReadTheSourceThroughTheTargetMatrix) {
   ModelConfig config = tiny_model("gru", "general");  // emb_size 8
   config.tie_embeddings = true;
-  auto two_way = build_model(config, tiny_vocabs(20));
+  Seq2Seq two_way(config, 20, 20);
   config.tie_all_embeddings = true;
-  auto three_way = build_model(config, tiny_vocabs(20));
+  Seq2Seq three_way(config, 20, 20);
   EXPECT_EQ(count_parameters(*two_way) - count_parameters(*three_way), 20 * 8);  // no source matrix
   auto shared = three_way->named_parameters();
   EXPECT_FALSE(shared.contains("encoder.embedding.weight"));
@@ -198,7 +191,7 @@ TEST(Model, TiedAllEmbeddingsReadTheSourceThroughTheTargetMatrix) {
   EXPECT_TRUE(torch::allclose(three_way->forward(batch), two_way->forward(batch), 1e-5, 1e-6));
   // Two vocabularies cannot share one matrix.
   try {
-    build_model(config, {tiny_vocabs(20).src, tiny_vocabs(21).src});
+    Seq2Seq(config, 20, 21);
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("model.tie_all_embeddings"), std::string::npos) << e.what();
@@ -212,9 +205,9 @@ TEST(Model, TiedEmbeddingsNarrowerThanTheDecoderReadOutThroughTheAttentionalLaye
   for (const bool input_feeding : {false, true}) {
     ModelConfig config = tiny_model("gru", "general");  // emb_size 8, dec_hidden 12
     config.input_feeding = input_feeding;
-    auto untied = build_model(config, tiny_vocabs(20));
+    Seq2Seq untied(config, 20, 20);
     config.tie_embeddings = true;
-    auto tied = build_model(config, tiny_vocabs(20));
+    Seq2Seq tied(config, 20, 20);
     const auto params = tied->named_parameters();
     EXPECT_EQ(params["decoder.combine.weight"].sizes(), (std::vector<int64_t>{8, 12 + 12}));
     // Untied: output 20x12 + 20 and combine 12x24 + 12; tied: output bias 20 and combine 8x24 + 8;
@@ -236,7 +229,7 @@ TEST(Model, TiedEmbeddingsStartAtTheScaleOfAnOutputLayer) {
   ModelConfig config = tiny_model("gru", "general");
   config.emb_size = config.dec_hidden = 64;
   config.tie_embeddings = true;
-  auto tied = build_model(config, tiny_vocabs(2000));
+  Seq2Seq tied(config, 2000, 2000);
   const auto embedding = tied->named_parameters()["decoder.embedding.weight"];
   EXPECT_NEAR(embedding.slice(0, 1).std().item<double>(), 1.0 / 8.0, 0.01);  // 1/sqrt(emb_size)
   EXPECT_EQ(embedding[kPad].abs().sum().item<float>(), 0.0f);

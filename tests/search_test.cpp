@@ -20,7 +20,7 @@ Seq2Seq random_model(const std::string& cell) {
   std::unordered_map<std::string, int64_t> counts;
   for (int i = 0; i < 26; ++i) counts["w" + std::to_string(i)] = 100 - i;
   const Vocab vocab = Vocab::build(counts, 1, 0);
-  auto model = build_model(config, {vocab, vocab});
+  Seq2Seq model(config, vocab.size(), vocab.size());
   model->eval();
   return model;
 }

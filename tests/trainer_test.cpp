@@ -7,13 +7,14 @@
 #include <fstream>
 #include <thread>
 
+#include "bundle/checkpoint.hpp"
+#include "bundle/model_dir.hpp"
+#include "bundle/trained_model.hpp"
 #include "config/config.hpp"
 #include "data/preprocess.hpp"
-#include "model/model_dir.hpp"
 #include "runtime/files.hpp"
 #include "test_util.hpp"
 #include "train/average.hpp"
-#include "train/checkpoint.hpp"
 #include "train/parameter_average.hpp"
 #include "train/trainer.hpp"
 
@@ -87,7 +88,7 @@ void expect_same_losses(const Config& expected_run, const Config& run) {
 }
 
 std::vector<torch::Tensor> checkpoint_parameters(const Config& config, int64_t step) {
-  return load_model_dir(config.training.dir, checkpoint_file(config.training.dir, step), torch::kCPU).model->parameters();
+  return load_trained_model(config.training.dir, checkpoint_file(config.training.dir, step), torch::kCPU).translation_model()->parameters();
 }
 
 }  // namespace
@@ -106,8 +107,8 @@ TEST(Trainer, ResumeWithAWeightAverageIsBitIdenticalAndCheckpointsHoldTheAverage
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(torch::equal(expected[i], resumed[i])) << i;
 
   // The model entry is the average; the live weights are stored beside it and differ from it.
-  LoadedModel loaded = load_model_dir(full.training.dir, checkpoint_file(full.training.dir, 12), torch::kCPU);
-  const auto content = load_checkpoint(checkpoint_file(full.training.dir, 12), *loaded.model, nullptr, loaded.meta);
+  TrainedModel loaded = load_trained_model(full.training.dir, checkpoint_file(full.training.dir, 12), torch::kCPU);
+  const auto content = load_checkpoint(checkpoint_file(full.training.dir, 12), *loaded.translation_model(), nullptr, loaded.meta);
   EXPECT_EQ(content.meta["average_updates"], 12);
   const auto live = content.training_weights;
   ASSERT_FALSE(live.empty());
@@ -116,8 +117,8 @@ TEST(Trainer, ResumeWithAWeightAverageIsBitIdenticalAndCheckpointsHoldTheAverage
   ASSERT_EQ(train(plain, {}), 0);
   expect_same_losses(plain, full);  // averaging does not change what training sees
   const auto plain_final = checkpoint_parameters(plain, 12);
-  load_named_parameters(*loaded.model, live, "test");
-  const auto live_parameters = loaded.model->parameters();
+  load_named_parameters(*loaded.translation_model(), live, "test");
+  const auto live_parameters = loaded.translation_model()->parameters();
   bool average_differs = false;
   for (size_t i = 0; i < plain_final.size(); ++i) {
     EXPECT_TRUE(torch::equal(live_parameters[i], plain_final[i])) << i;
@@ -193,16 +194,16 @@ TEST(Checkpoint, FailedSaveLeavesLatestValidAndCorruptFilesAreReported) {
   const auto dir = test::scratch_dir("c");
   const Config config = trained_tiny_model(dir, 2, 2);
   const std::string latest = read_pointer(config.training.dir, "latest").value();
-  LoadedModel loaded = load_model_dir(config.training.dir, "", torch::kCPU);
+  TrainedModel loaded = load_trained_model(config.training.dir, "", torch::kCPU);
   // A save into an unwritable place fails cleanly and does not touch the existing checkpoint.
-  EXPECT_THROW(save_checkpoint(dir + "/no/such/dir/ckpt.pt", *loaded.model, nullptr, loaded.meta), std::runtime_error);
-  EXPECT_NO_THROW(load_model_dir(config.training.dir, latest, torch::kCPU));
+  EXPECT_THROW(save_checkpoint(dir + "/no/such/dir/ckpt.pt", *loaded.translation_model(), nullptr, loaded.meta), std::runtime_error);
+  EXPECT_NO_THROW(load_trained_model(config.training.dir, latest, torch::kCPU));
   // A truncated checkpoint gives a clear error.
   const std::string truncated = dir + "/truncated.pt";
   const std::string bytes = read_text_file(latest);
   test::write_file(truncated, bytes.substr(0, bytes.size() / 2));
   try {
-    load_model_dir(config.training.dir, truncated, torch::kCPU);
+    load_trained_model(config.training.dir, truncated, torch::kCPU);
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
@@ -210,7 +211,7 @@ TEST(Checkpoint, FailedSaveLeavesLatestValidAndCorruptFilesAreReported) {
   // A checkpoint from another vocabulary is refused.
   Vocab::build({{"other", 3}}, 1, 0).save(config.training.dir + "/vocab.tgt.tsv");
   try {
-    load_model_dir(config.training.dir, latest, torch::kCPU);
+    load_trained_model(config.training.dir, latest, torch::kCPU);
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("tgt_vocab_hash"), std::string::npos) << e.what();
@@ -283,11 +284,11 @@ TEST(Average, IdenticalCheckpointsGiveTheInputAndTwoGiveTheirMean) {
   const std::string first = checkpoint_file(config.training.dir, 2), second = checkpoint_file(config.training.dir, 4);
   average_checkpoints(config.training.dir, {second, second}, dir + "/same.pt");
   average_checkpoints(config.training.dir, {first, second}, dir + "/mean.pt");
-  auto a = load_model_dir(config.training.dir, first, torch::kCPU), b = load_model_dir(config.training.dir, second, torch::kCPU);
-  auto same = load_model_dir(config.training.dir, dir + "/same.pt", torch::kCPU);
-  auto mean = load_model_dir(config.training.dir, dir + "/mean.pt", torch::kCPU);
-  const auto pa = a.model->parameters(), pb = b.model->parameters();
-  const auto ps = same.model->parameters(), pm = mean.model->parameters();
+  auto a = load_trained_model(config.training.dir, first, torch::kCPU), b = load_trained_model(config.training.dir, second, torch::kCPU);
+  auto same = load_trained_model(config.training.dir, dir + "/same.pt", torch::kCPU);
+  auto mean = load_trained_model(config.training.dir, dir + "/mean.pt", torch::kCPU);
+  const auto pa = a.translation_model()->parameters(), pb = b.translation_model()->parameters();
+  const auto ps = same.translation_model()->parameters(), pm = mean.translation_model()->parameters();
   ASSERT_EQ(pa.size(), pm.size());
   for (size_t i = 0; i < pa.size(); ++i) {
     EXPECT_TRUE(torch::equal(ps[i], pb[i])) << i;

@@ -1,8 +1,8 @@
 #include <spdlog/spdlog.h>
 
+#include "bundle/model_dir.hpp"
 #include "cli/commands.hpp"
 #include "train/average.hpp"
-#include "train/checkpoint.hpp"
 
 namespace nmt {
 namespace {

@@ -3,9 +3,9 @@
 #include "cli/commands.hpp"
 #include "data/encode.hpp"
 #include "data/parallel_reader.hpp"
-#include "eval/lm_loss.hpp"
-#include "eval/perplexity.hpp"
 #include "eval/sacrebleu.hpp"
+#include "scoring/lm_loss.hpp"
+#include "scoring/translation_loss.hpp"
 #include "search/translator.hpp"
 #include "text/line_reader.hpp"
 
@@ -23,16 +23,16 @@ void evaluate_language_model(const EvaluateOptions& options, const GlobalOptions
   if (options.model.empty()) throw std::runtime_error("--text needs --model");
   start_command(globals);
   const torch::Device device(options.device);
-  LoadedModel model = load_model_dir(options.model, options.checkpoint, device, globals.overrides);
-  require_task(model, "lm", options.model, "score translations with --src and --ref");
+  TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
+  LanguageModel& network = model.language_model();
   Sequences lines;
   LineReader reader(options.text);
   for (std::string line; reader.next(line);) lines.push_back(lookup_ids(model.tgt_tokenizer->tokenize(line), model.vocabs.tgt));
   const auto& config = model.config;
   const LossTotal loss =
       config.training.lm_mode == "stream"
-          ? stream_loss(model.language_model, TokenStreams(lines, config.decoding.batch_size), config.training.bptt, device)
-          : sentence_loss(model.language_model, sentence_sequences(lines, config.data.max_len), config.decoding.batch_size,
+          ? stream_loss(network, TokenStreams(lines, config.decoding.batch_size), config.training.bptt, device)
+          : sentence_loss(network, sentence_sequences(lines, config.data.max_len), config.decoding.batch_size,
                           device);
   nlohmann::json report = lm_loss_report(loss, config.data.tokenizer.type == "char");
   report["lines"] = lines.size();
@@ -61,8 +61,8 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
     if (options.src.empty()) throw std::runtime_error("--model needs --src");
     start_command(globals);
     const torch::Device device(options.device);
-    LoadedModel model = load_model_dir(options.model, options.checkpoint, device, globals.overrides);
-    require_task(model, "nmt", options.model, "evaluate a language model with --text");
+    TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
+    Seq2Seq& network = model.translation_model();
     std::vector<std::string> sources;
     for_each_pair(options.src, options.ref, [&](const std::string& s, const std::string& r, size_t) {
       sources.push_back(s);
@@ -78,7 +78,7 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
       corpus.tgt.push_back(encode_target(ref, model.vocabs.tgt, max_len));
     }
     const auto& decoding = model.config.decoding;
-    const LossTotal loss = corpus_loss(model.model, corpus, decoding.batch_size, device);
+    const LossTotal loss = corpus_loss(network, corpus, decoding.batch_size, device);
     report["loss"] = loss.mean();
     report["ppl"] = loss.perplexity();
     SearchOptions search = search_options(decoding);

@@ -3,9 +3,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "bundle/trained_model.hpp"
 #include "cli/commands.hpp"
 #include "data/encode.hpp"
-#include "model/model_dir.hpp"
 #include "search/prompt.hpp"
 #include "search/sampling.hpp"
 
@@ -47,7 +47,7 @@ class IncrementalText {
 };
 
 // Prompt lines become token ids; a stream LM marks each line break in the prompt with EOS.
-std::vector<int32_t> encode_prompt(const std::string& prompt, const LoadedModel& model) {
+std::vector<int32_t> encode_prompt(const std::string& prompt, const TrainedModel& model) {
   std::vector<int32_t> ids;
   std::istringstream lines(prompt);
   bool first = true;
@@ -63,15 +63,15 @@ std::vector<int32_t> encode_prompt(const std::string& prompt, const LoadedModel&
 void run_generate(const GenerateOptions& options, const GlobalOptions& globals) {
   start_command(globals);
   const torch::Device device(options.device);
-  LoadedModel model = load_model_dir(options.model, options.checkpoint, device, globals.overrides);
-  require_task(model, "lm", options.model, "use 'nmt translate' for a translation model");
+  TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
+  LanguageModel& network = model.language_model();
   torch::InferenceMode inference;
   const bool stream_mode = model.config.training.lm_mode == "stream";
   const auto prompt = encode_prompt(options.prompt, model);
   if (!stream_mode && std::find(prompt.begin(), prompt.end(), kEos) != prompt.end())
     throw std::runtime_error("--prompt: a sentence language model takes a single line");
-  auto prompted = read_prompt(model.language_model, prompt, stream_mode ? kEos : kSos, device);
-  auto decoder = model.language_model->decoder();
+  auto prompted = read_prompt(network, prompt, stream_mode ? kEos : kSos, device);
+  auto decoder = network->decoder();
   const StepFunction step = [&](DecoderState& state, const torch::Tensor& previous) {
     return decoder->step(state, previous);
   };

@@ -17,8 +17,8 @@ void run_report(const ReportOptions& options, const GlobalOptions& globals) {
   start_command(globals);
   const auto metrics = read_metrics(options.model + "/metrics.jsonl");
   std::vector<AttentionExample> examples;
-  LoadedModel model = load_model_dir(options.model, "", torch::kCPU, globals.overrides);
-  if (model.config.task == "nmt" && model.config.model.attention != "none" && options.sentences > 0) {
+  TrainedModel model = load_trained_model(options.model, "", torch::kCPU, globals.overrides);
+  if (model.is_translation_model() && model.config.model.attention != "none" && options.sentences > 0) {
     std::vector<std::string> lines;
     LineReader reader(model.config.data.valid.src);
     for (std::string line; static_cast<int64_t>(lines.size()) < options.sentences && reader.next(line);)

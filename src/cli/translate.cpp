@@ -20,8 +20,7 @@ struct TranslateOptions {
 void run_translate(const TranslateOptions& options, const GlobalOptions& globals) {
   start_command(globals);
   const torch::Device device(options.device);
-  LoadedModel model = load_model_dir(options.model, options.checkpoint, device, globals.overrides);
-  require_task(model, "nmt", options.model, "use 'nmt generate' for a language model");
+  TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
   const auto& decoding = model.config.decoding;
   SearchOptions search = search_options(decoding);
   if (options.beam > 0) search.beam_size = options.beam;

@@ -5,9 +5,9 @@
 #include <unordered_map>
 #include <vector>
 
-namespace nmt {
+#include "data/special_tokens.hpp"
 
-constexpr int32_t kPad = 0, kUnk = 1, kSos = 2, kEos = 3;
+namespace nmt {
 
 class Vocab {
  public:

@@ -1,6 +1,6 @@
 #include "model/decoder.hpp"
 
-#include "data/vocab.hpp"
+#include "data/special_tokens.hpp"
 
 namespace nmt {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "data/vocab.hpp"
+#include "data/special_tokens.hpp"
 
 namespace nmt {
 

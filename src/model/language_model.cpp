@@ -15,8 +15,4 @@ torch::Tensor LanguageModelImpl::forward(DecoderState& state, const torch::Tenso
   return decoder_->forward(state, tokens, lengths).logits;
 }
 
-LanguageModel build_language_model(const ModelConfig& config, const Vocab& vocab) {
-  return LanguageModel(config, vocab.size());
-}
-
 }  // namespace nmt

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include "config/config.hpp"
-#include "data/vocab.hpp"
 #include "model/decoder.hpp"
 
 namespace nmt {
@@ -24,6 +23,5 @@ class LanguageModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LanguageModel);
 
-LanguageModel build_language_model(const ModelConfig& config, const Vocab& vocab);
 
 }  // namespace nmt

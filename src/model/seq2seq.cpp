@@ -38,10 +38,6 @@ torch::Tensor Seq2SeqImpl::forward(const Batch& batch, double teacher_forcing) {
   return torch::stack(logits, 1);
 }
 
-Seq2Seq build_model(const ModelConfig& config, const Vocabs& vocabs) {
-  return Seq2Seq(config, vocabs.src.size(), vocabs.tgt.size());
-}
-
 int64_t count_parameters(torch::nn::Module& module) {
   int64_t total = 0;
   for (const auto& parameter : module.parameters()) total += parameter.numel();

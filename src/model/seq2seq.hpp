@@ -4,7 +4,6 @@
 
 #include "config/config.hpp"
 #include "data/batch.hpp"
-#include "data/vocab.hpp"
 #include "model/bridge.hpp"
 #include "model/decoder.hpp"
 #include "model/encoder.hpp"
@@ -31,7 +30,6 @@ class Seq2SeqImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Seq2Seq);
 
-Seq2Seq build_model(const ModelConfig& config, const Vocabs& vocabs);
 int64_t count_parameters(torch::nn::Module& module);
 
 }  // namespace nmt

@@ -7,9 +7,9 @@
 
 namespace nmt {
 
-Translator::Translator(LoadedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk,
+Translator::Translator(TrainedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk,
                        torch::Device device)
-    : model_(model), options_(options), batch_size_(batch_size), replace_unk_(replace_unk), device_(device) {
+    : model_(model), network_(model.translation_model()), options_(options), batch_size_(batch_size), replace_unk_(replace_unk), device_(device) {
   options_.keep_attention |= replace_unk_;
 }
 
@@ -25,7 +25,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
     }
     encoded.push_back(encode_source(results[i].src_tokens, model_.vocabs.src, max_len));
   }
-  const auto hypotheses = decode_sequences(model_.model, encoded, options_, batch_size_, device_);
+  const auto hypotheses = decode_sequences(network_, encoded, options_, batch_size_, device_);
   for (size_t i = 0; i < lines.size(); ++i) {
     for (const auto& hypothesis : hypotheses[i]) {
       Translation::Candidate candidate;

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "model/model_dir.hpp"
+#include "bundle/trained_model.hpp"
 #include "search/search.hpp"
 
 namespace nmt {
@@ -21,12 +21,14 @@ struct Translation {
 
 class Translator {
  public:
-  Translator(LoadedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk, torch::Device device);
+  // Throws a clear error when `model` holds a language model.
+  Translator(TrainedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk, torch::Device device);
   std::vector<Translation> translate(const std::vector<std::string>& lines);
   int64_t truncated_lines() const { return truncated_; }
 
  private:
-  LoadedModel& model_;
+  TrainedModel& model_;
+  Seq2Seq network_;
   SearchOptions options_;
   int64_t batch_size_;
   bool replace_unk_;

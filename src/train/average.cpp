@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "model/model_dir.hpp"
-#include "train/checkpoint.hpp"
+#include "bundle/checkpoint.hpp"
+#include "bundle/model_dir.hpp"
+#include "bundle/trained_model.hpp"
 
 namespace nmt {
 
@@ -26,10 +27,10 @@ std::vector<std::string> select_checkpoints(const std::string& model_dir, const 
 
 void average_checkpoints(const std::string& model_dir, const std::vector<std::string>& inputs, const std::string& output) {
   torch::NoGradGuard no_grad;
-  LoadedModel sum = load_model_dir(model_dir, inputs.front(), torch::kCPU);
+  TrainedModel sum = load_trained_model(model_dir, inputs.front(), torch::kCPU);
   auto totals = sum.module().parameters();
   for (size_t i = 1; i < inputs.size(); ++i) {
-    const LoadedModel other = load_model_dir(model_dir, inputs[i], torch::kCPU);
+    TrainedModel other = load_trained_model(model_dir, inputs[i], torch::kCPU);
     const auto parameters = other.module().parameters();
     for (size_t k = 0; k < totals.size(); ++k) totals[k].add_(parameters[k]);
   }

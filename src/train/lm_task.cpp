@@ -7,8 +7,8 @@
 #include "data/data_dir.hpp"
 #include "data/encode.hpp"
 #include "data/token_streams.hpp"
-#include "eval/lm_loss.hpp"
 #include "model/language_model.hpp"
+#include "scoring/lm_loss.hpp"
 
 namespace nmt {
 namespace {
@@ -22,7 +22,7 @@ class LmTask : public TrainingTask {
   LmTask(const Config& config, const std::string& model_dir, const torch::Device& device)
       : config_(config),
         device_(device),
-        model_(build_language_model(config.model, load_vocabs(model_dir, "lm").tgt)) {
+        model_(config.model, load_vocabs(model_dir, "lm").tgt.size()) {
     model_->to(device);
   }
   torch::nn::Module& module() override { return *model_; }

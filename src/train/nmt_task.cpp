@@ -4,9 +4,9 @@
 
 #include "data/batch.hpp"
 #include "data/data_dir.hpp"
-#include "eval/perplexity.hpp"
 #include "eval/sacrebleu.hpp"
 #include "model/seq2seq.hpp"
+#include "scoring/translation_loss.hpp"
 #include "search/decode_corpus.hpp"
 #include "text/line_reader.hpp"
 
@@ -23,7 +23,7 @@ class NmtTask : public TrainingTask {
         valid_(load_split(config.data.dir, "valid")),
         tgt_tokenizer_(load_tokenizer(model_dir, config.data.tokenizer, "tgt")),
         sampler_(BucketSampler::for_corpus(train_, bucket_options(config.training))),
-        model_(build_model(config.model, vocabs_)) {
+        model_(config.model, vocabs_.src.size(), vocabs_.tgt.size()) {
     LineReader references(reference_path(config.data.dir, "valid"));
     for (std::string line; references.next(line);) valid_references_.push_back(line);
     model_->to(device);

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "train/checkpoint.hpp"
+#include "bundle/checkpoint.hpp"
 
 namespace nmt {
 

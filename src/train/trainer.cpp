@@ -10,12 +10,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/data_dir.hpp"
-#include "model/model_dir.hpp"
+#include "bundle/checkpoint.hpp"
+#include "bundle/model_dir.hpp"
 #include "model/seq2seq.hpp"
 #include "runtime/files.hpp"
 #include "runtime/signals.hpp"
-#include "train/checkpoint.hpp"
 #include "train/optimizer.hpp"
 #include "train/parameter_average.hpp"
 #include "train/progress_bar.hpp"
@@ -124,7 +123,7 @@ void Trainer::prepare_directory() {
   fs::create_directories(checkpoint_dir(dir_));
   if (options_.resume) {
     // Vocabularies stay those of the original run; a changed data.dir is detected by hash below.
-    const auto previous = load_config(dir_ + "/config.yaml");
+    const auto previous = load_config(model_config_path(dir_));
     if (dump_section(previous, "model") != dump_section(config_, "model"))
       throw std::runtime_error("cannot resume: the model config differs from the one in '" + dir_ +
                                "/config.yaml':\nwas:\n" + dump_section(previous, "model") + "now:\n" +
@@ -132,19 +131,14 @@ void Trainer::prepare_directory() {
     if (previous.task != config_.task)
       throw std::runtime_error("cannot resume: '" + dir_ + "' holds a task '" + previous.task + "' model, the config says '" +
                                config_.task + "'");
-    for (const auto& side : vocab_sides(config_.task))
-      if (read_text_file(vocab_path(dir_, side)) != read_text_file(vocab_path(data_dir, side)))
-        throw std::runtime_error("cannot resume: the " + side + " vocabulary in '" + data_dir +
-                                 "' differs from the one this model was trained with");
+    if (const auto side = differing_vocabulary(config_, data_dir, dir_))
+      throw std::runtime_error("cannot resume: the " + *side + " vocabulary in '" + data_dir +
+                               "' differs from the one this model was trained with");
     log_changed_settings(dump_config(previous), dump_config(config_));
   } else {
-    for (const auto& side : vocab_sides(config_.task)) {
-      fs::copy_file(vocab_path(data_dir, side), vocab_path(dir_, side), fs::copy_options::overwrite_existing);
-      if (config_.data.tokenizer.type == "sentencepiece")
-        fs::copy_file(spm_path(data_dir, side), spm_path(dir_, side), fs::copy_options::overwrite_existing);
-    }
+    copy_vocabularies(config_, data_dir, dir_);
   }
-  write_text_atomically(dir_ + "/config.yaml", dump_config(config_));
+  write_text_atomically(model_config_path(dir_), dump_config(config_));
 }
 
 nlohmann::json Trainer::meta() const {

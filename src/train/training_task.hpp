@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bundle/checkpoint.hpp"
 #include "config/config.hpp"
 #include "data/bucket_sampler.hpp"
-#include "train/checkpoint.hpp"
 
 namespace nmt {
 

@@ -1,8 +1,7 @@
-#include "train/checkpoint.hpp"
+#include "bundle/checkpoint.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <algorithm>
 #include <filesystem>
 
 #include "config/config.hpp"
@@ -136,35 +135,6 @@ CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& mo
     throw std::runtime_error("checkpoint '" + path + "' is corrupt or incompatible: " + e.what_without_backtrace());
   }
   return content;
-}
-
-std::string checkpoint_dir(const std::string& model_dir) { return model_dir + "/checkpoints"; }
-
-std::string checkpoint_file(const std::string& model_dir, int64_t step) {
-  return checkpoint_dir(model_dir) + "/ckpt-" + std::to_string(step) + ".pt";
-}
-
-std::vector<int64_t> checkpoint_steps(const std::string& model_dir) {
-  std::vector<int64_t> steps;
-  for (const auto& entry : fs::directory_iterator(checkpoint_dir(model_dir))) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".pt")
-      steps.push_back(std::stoll(name.substr(5, name.size() - 8)));
-  }
-  std::sort(steps.rbegin(), steps.rend());
-  return steps;
-}
-
-std::optional<std::string> read_pointer(const std::string& model_dir, const std::string& pointer) {
-  const std::string path = model_dir + "/" + pointer;
-  if (!fs::exists(path)) return std::nullopt;
-  std::string name = read_text_file(path);
-  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-  return checkpoint_dir(model_dir) + "/" + name;
-}
-
-void write_pointer(const std::string& model_dir, const std::string& pointer, const std::string& checkpoint_path) {
-  write_text_atomically(model_dir + "/" + pointer, fs::path(checkpoint_path).filename().string() + "\n");
 }
 
 }  // namespace nmt

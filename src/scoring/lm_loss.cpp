@@ -1,10 +1,10 @@
-#include "eval/lm_loss.hpp"
+#include "scoring/lm_loss.hpp"
 
 #include <cmath>
 #include <numeric>
 
 #include "data/batch.hpp"
-#include "eval/evaluation_scope.hpp"
+#include "scoring/evaluation_scope.hpp"
 
 namespace nmt {
 LossTotal stream_loss(LanguageModel& model, const TokenStreams& streams, int64_t window, const torch::Device& device) {

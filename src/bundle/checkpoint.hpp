@@ -1,12 +1,11 @@
-// Checkpoint files: model, optimizer, training metadata and RNG state, written atomically.
+// The checkpoint file format: model, optimizer, training metadata and RNG state, written
+// atomically, with the identity checks that keep a checkpoint to the model it belongs to.
 #pragma once
 #include <torch/torch.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
-
 
 namespace nmt {
 
@@ -35,14 +34,5 @@ CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& mo
 void restore_cpu_rng_state(const torch::Tensor& state);
 // Only the metadata (no model needed).
 nlohmann::json read_checkpoint_meta(const std::string& path);
-
-// Model directory layout.
-std::string checkpoint_dir(const std::string& model_dir);
-std::string checkpoint_file(const std::string& model_dir, int64_t step);
-// Steps of the ckpt-<step>.pt files present, newest first.
-std::vector<int64_t> checkpoint_steps(const std::string& model_dir);
-// `pointer` is "latest" or "best": a text file holding a checkpoint file name.
-std::optional<std::string> read_pointer(const std::string& model_dir, const std::string& pointer);
-void write_pointer(const std::string& model_dir, const std::string& pointer, const std::string& checkpoint_path);
 
 }  // namespace nmt

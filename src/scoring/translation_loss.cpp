@@ -1,23 +1,11 @@
-#include "eval/perplexity.hpp"
+#include "scoring/translation_loss.hpp"
 
-#include <cmath>
 #include <numeric>
 
-#include "data/vocab.hpp"
-#include "eval/evaluation_scope.hpp"
+#include "data/batch.hpp"
+#include "scoring/evaluation_scope.hpp"
 
 namespace nmt {
-
-double LossTotal::perplexity() const { return std::exp(std::min(mean(), 100.0)); }
-
-torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& tgt_out, double label_smoothing) {
-  namespace F = torch::nn::functional;
-  return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), tgt_out.t().reshape({-1}),
-                          F::CrossEntropyFuncOptions()
-                              .ignore_index(kPad)
-                              .reduction(torch::kSum)
-                              .label_smoothing(label_smoothing));
-}
 
 LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batch_size, const torch::Device& device) {
   EvaluationScope scope(*model);

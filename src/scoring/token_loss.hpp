@@ -1,9 +1,8 @@
-// Teacher-forced cross-entropy over a whole corpus.
+// Token cross-entropy, the loss training minimises and validation reports.
 #pragma once
 #include <torch/torch.h>
 
-#include "data/corpus.hpp"
-#include "model/seq2seq.hpp"
+#include <cstdint>
 
 namespace nmt {
 
@@ -16,6 +15,5 @@ struct LossTotal {
 
 // Summed token cross-entropy of logits (B, T, V) against tgt_out (T, B), ignoring PAD.
 torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& tgt_out, double label_smoothing = 0.0);
-LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batch_size, const torch::Device& device);
 
 }  // namespace nmt

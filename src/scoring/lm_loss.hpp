@@ -7,8 +7,8 @@
 #include "data/batch.hpp"
 #include "data/corpus.hpp"
 #include "data/token_streams.hpp"
-#include "eval/perplexity.hpp"
 #include "model/language_model.hpp"
+#include "scoring/token_loss.hpp"
 
 namespace nmt {
 
