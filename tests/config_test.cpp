@@ -44,6 +44,29 @@ TEST(Config, UnknownKeyNamesPathAndLine) {
   EXPECT_NE(message.find("unknown key"), std::string::npos) << message;
 }
 
+TEST(Config, KeyGivenTwiceNamesFileLineAndKeyPath) {
+  const auto message = error_of("data:\n  max_len: 5\n  max_len: 7\n");
+  EXPECT_NE(message.find("c.yaml:3"), std::string::npos) << message;
+  EXPECT_NE(message.find("'data.max_len'"), std::string::npos) << message;
+  EXPECT_NE(message.find("given twice (first at line 2)"), std::string::npos) << message;
+  // A section given twice, and a key twice inside a flow mapping.
+  EXPECT_NE(error_of("model: {cell: gru}\ntraining: {lr: 1}\nmodel: {dropout: 0.1}\n").find("c.yaml:3: key 'model'"),
+            std::string::npos);
+  EXPECT_NE(error_of("training: {lr: 1, lr: 2}\n").find("'training.lr': given twice"), std::string::npos);
+  // The same key in different sections is fine.
+  EXPECT_EQ(error_of("training: {batch_size: 8}\ndecoding: {batch_size: 8}\n"), "");
+}
+
+TEST(Config, TokenBatchesMustHoldALongSentenceAndMinLrStaysBelowLr) {
+  const auto small = error_of("data: {max_len: 64}\ntraining: {batch_tokens: 10}\n");
+  EXPECT_NE(small.find("'training.batch_tokens'"), std::string::npos) << small;
+  EXPECT_NE(small.find("use at least 65"), std::string::npos) << small;
+  EXPECT_EQ(error_of("data: {max_len: 64}\ntraining: {batch_tokens: 65}\n"), "");
+  EXPECT_NE(error_of("training: {lr: 0.001, min_lr: 0.01, lr_schedule: plateau}\n").find("'training.min_lr'"),
+            std::string::npos);
+  EXPECT_EQ(error_of("training: {lr: 0.001, min_lr: 0.01, lr_schedule: inverse_sqrt}\n"), "");
+}
+
 TEST(Config, UnknownSection) {
   EXPECT_NE(error_of("modle: {cell: gru}\n").find("'modle'"), std::string::npos);
 }

@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "data/batch.hpp"
+#include "data/special_tokens.hpp"
 #include "model/seq2seq.hpp"
 #include "scoring/translation_loss.hpp"
 

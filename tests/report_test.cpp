@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "bundle/metrics_log.hpp"
 #include "report/html_report.hpp"
+#include "runtime/files.hpp"
 #include "test_util.hpp"
 
 using namespace nmt;
@@ -27,13 +29,21 @@ TEST(Report, ContainsCurveDataPointsAndHeatmap) {
   EXPECT_EQ(html.find("<link"), std::string::npos);
 }
 
-TEST(Report, BadMetricsLineIsNamed) {
+TEST(MetricsLog, TornLinesAreSkippedAndResumeDropsRecordsPastTheCheckpoint) {
   const auto dir = test::scratch_dir("r");
-  test::write_file(dir + "/metrics.jsonl", "{\"type\":\"train\"}\nnot json\n");
-  try {
-    read_metrics(dir + "/metrics.jsonl");
-    FAIL();
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("metrics.jsonl:2"), std::string::npos);
-  }
+  const std::string path = metrics_path(dir);
+  // A killed run: records up to step 30, the checkpoint at 20, and a torn last line.
+  test::write_file(path,
+                   "{\"type\":\"train\",\"step\":10}\n{\"type\":\"valid\",\"step\":20}\n\"half\"\n"
+                   "{\"type\":\"train\",\"step\":30}\n{\"type\":\"train\",\"st");
+  const auto all = read_metrics(path);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2]["step"], 30);
+  EXPECT_EQ(drop_metrics_after(path, 20), 3);  // step 30 and both torn lines
+  const auto kept = read_metrics(path);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[1]["type"], "valid");
+  EXPECT_EQ(read_text_file(path), "{\"type\":\"train\",\"step\":10}\n{\"type\":\"valid\",\"step\":20}\n");
+  EXPECT_EQ(drop_metrics_after(path, 20), 0);
+  EXPECT_EQ(drop_metrics_after(dir + "/missing.jsonl", 5), 0);
 }

@@ -88,24 +88,25 @@ NamedTensors read_named(torch::serialize::InputArchive& archive, const std::stri
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                      const nlohmann::json& meta, const CarriedState& carried, const NamedTensors& training_weights) {
-  write_file_atomically(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
-    model.save(model_archive);
-    archive.write("model", model_archive);
-    write_named(archive, "carried", carried);
-    write_named(archive, "training_weights", training_weights);
-    if (optimizer) {
-      optimizer->save(optimizer_archive);
-      archive.write("optimizer", optimizer_archive);
-    }
-    archive.write("meta", c10::IValue(meta.dump()));
-    archive.write("rng", cpu_rng_state());
-    try {
-      archive.save_to(tmp);
-    } catch (const c10::Error& e) {
-      throw std::runtime_error(std::string("cannot write checkpoint (disk full?): ") + e.what_without_backtrace());
-    }
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  write_named(archive, "carried", carried);
+  write_named(archive, "training_weights", training_weights);
+  if (optimizer) {
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  archive.write("meta", c10::IValue(meta.dump()));
+  archive.write("rng", cpu_rng_state());
+  // Serialized in memory: LibTorch's zip writer, given a file, throws from a destructor when the
+  // disk fills up, which aborts the process. The bytes then go out through checked writes.
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
   });
+  write_text_atomically(path, bytes);
 }
 
 nlohmann::json read_checkpoint_meta(const std::string& path) {

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include "bundle/metrics_log.hpp"
 #include "cli/commands.hpp"
 #include "report/html_report.hpp"
 #include "runtime/files.hpp"
@@ -15,7 +16,7 @@ struct ReportOptions {
 
 void run_report(const ReportOptions& options, const GlobalOptions& globals) {
   start_command(globals);
-  const auto metrics = read_metrics(options.model + "/metrics.jsonl");
+  const auto metrics = read_metrics(metrics_path(options.model));
   std::vector<AttentionExample> examples;
   TrainedModel model = load_trained_model(options.model, "", torch::kCPU, globals.overrides);
   if (model.is_translation_model() && model.config.model.attention != "none" && options.sentences > 0) {

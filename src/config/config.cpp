@@ -177,6 +177,22 @@ void check_unknown_keys(const YAML::Node& node, const std::string& prefix, const
   }
 }
 
+// yaml-cpp keeps both entries of a key given twice and lookups see only the first: refuse it.
+void check_duplicate_keys(const YAML::Node& node, const std::string& prefix, const std::string& source) {
+  if (node.IsSequence())
+    for (const auto& item : node) check_duplicate_keys(item, prefix, source);
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& entry : node) {
+    const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "?";
+    const std::string key = prefix.empty() ? name : prefix + "." + name;
+    const auto [first, inserted] = seen.emplace(name, entry.first.Mark());
+    if (!inserted)
+      fail(source, entry.first, key, "given twice (first at line " + std::to_string(first->second.line + 1) + ")");
+    check_duplicate_keys(entry.second, key, source);
+  }
+}
+
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
   std::stringstream stream(path);
@@ -239,6 +255,15 @@ void validate_combinations(const Config& c) {
   if (m.tie_all_embeddings && (!m.tie_embeddings || !c.data.vocab.shared || c.task != "nmt"))
     throw ConfigError(c.source_path + ": key 'model.tie_all_embeddings': ties the source embeddings to the tied "
                       "target ones, so it needs task nmt, model.tie_embeddings: true and data.vocab.shared: true");
+  const auto& t = c.training;
+  if (t.batch_tokens > 0 && t.batch_tokens <= c.data.max_len)
+    throw ConfigError(c.source_path + ": key 'training.batch_tokens': " + std::to_string(t.batch_tokens) +
+                      " tokens cannot hold one sentence of data.max_len (" + std::to_string(c.data.max_len) +
+                      ") tokens and its end marker; use at least " + std::to_string(c.data.max_len + 1) +
+                      ", or 0 to batch by training.batch_size sentences");
+  if (t.min_lr > t.lr && (t.lr_schedule == "plateau" || t.lr_schedule == "cosine"))
+    throw ConfigError(c.source_path + ": key 'training.min_lr': the " + t.lr_schedule + " schedule decays from lr (" +
+                      std::to_string(t.lr) + ") towards min_lr (" + std::to_string(t.min_lr) + "), which is above it");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
   if (c.task == "lm") {
@@ -273,6 +298,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(source_name + ": the config must be a YAML mapping of sections");
+  check_duplicate_keys(root, "", source_name);
   for (const auto& assignment : overrides) apply_override(root, assignment, known);
   check_unknown_keys(root, "", known, sections, source_name);
   for (const auto& field : fields) {

@@ -2,24 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 namespace nmt {
-
-std::vector<nlohmann::json> read_metrics(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read '" + path + "'");
-  std::vector<nlohmann::json> records;
-  std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    const auto record = nlohmann::json::parse(line, nullptr, false);
-    if (record.is_discarded()) throw std::runtime_error(path + ":" + std::to_string(number) + ": not valid JSON");
-    records.push_back(record);
-  }
-  return records;
-}
 
 namespace {
 

@@ -13,7 +13,6 @@ struct AttentionExample {
   std::vector<std::vector<float>> weights;  // [tgt position][src position]
 };
 
-std::vector<nlohmann::json> read_metrics(const std::string& path);
 std::string render_report(const std::string& title, const std::vector<nlohmann::json>& metrics,
                           const std::vector<AttentionExample>& examples);
 

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,13 +14,36 @@
 #include <system_error>
 
 namespace nmt {
+namespace {
+
+std::atomic<int64_t> writes_until_failure{0};
+std::atomic<int> injected_error{0};
+
+}  // namespace
+
+void fail_nth_write_for_testing(int64_t n, int error_number) {
+  injected_error = error_number;
+  writes_until_failure = n;
+}
+
+void write_all(int fd, const std::string& bytes) {
+  if (writes_until_failure > 0 && --writes_until_failure == 0)
+    throw std::runtime_error(std::strerror(injected_error));
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) throw std::runtime_error(std::strerror(errno));
+    done += static_cast<size_t>(written);
+  }
+}
 
 void fsync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error("cannot open '" + path + "' to flush it to disk");
+  if (fd < 0) throw std::runtime_error("cannot open '" + path + "' to flush it to disk: " + std::strerror(errno));
   const int rc = ::fsync(fd);
+  const int error = errno;
   ::close(fd);
-  if (rc != 0) throw std::runtime_error("cannot flush '" + path + "' to disk (disk full?)");
+  if (rc != 0) throw std::runtime_error("cannot flush '" + path + "' to disk: " + std::strerror(error));
 }
 
 void write_file_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
@@ -28,19 +54,27 @@ void write_file_atomically(const std::string& path, const std::function<void(con
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
     if (ec) throw std::runtime_error("cannot rename into place: " + ec.message());
+    // The rename itself reaches the disk only with the directory.
+    const std::string parent = std::filesystem::path(path).parent_path().string();
+    fsync_path(parent.empty() ? "." : parent);
   } catch (const std::exception& e) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);
-    throw std::runtime_error("writing '" + path + "' failed, previous version kept: " + e.what());
+    throw std::runtime_error("cannot write '" + path + "': " + e.what() + " (an existing version of it is kept)");
   }
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
+void write_text_atomically(const std::string& path, const std::string& bytes) {
   write_file_atomically(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("write error (disk full?)");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot create '" + tmp + "': " + std::strerror(errno));
+    try {
+      write_all(fd, bytes);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    if (::close(fd) != 0) throw std::runtime_error(std::strerror(errno));
   });
 }
 

@@ -1,20 +1,21 @@
 #include "train/trainer.hpp"
 
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "bundle/checkpoint.hpp"
+#include "bundle/metrics_log.hpp"
 #include "bundle/model_dir.hpp"
 #include "model/seq2seq.hpp"
+#include "runtime/append_file.hpp"
 #include "runtime/files.hpp"
 #include "runtime/signals.hpp"
+#include "train/log_file_mirror.hpp"
 #include "train/optimizer.hpp"
 #include "train/parameter_average.hpp"
 #include "train/progress_bar.hpp"
@@ -58,6 +59,7 @@ class Trainer {
 
  private:
   void prepare_directory();
+  void resume();
   void restore(const std::string& path);
   double teacher_forcing_at(int64_t step) const;
   void train_step();
@@ -81,7 +83,7 @@ class Trainer {
   LrSchedule schedule_;
   Progress progress_;
   double lr_ = 0;
-  std::ofstream metrics_;
+  std::unique_ptr<AppendFile> metrics_;
   // Loss accumulates on the device between log lines: no per-step host sync.
   torch::Tensor window_loss_;
   int64_t window_tokens_ = 0, window_steps_ = 0;
@@ -115,6 +117,10 @@ void Trainer::prepare_directory() {
   if (!fs::exists(data_dir + "/manifest.json"))
     throw std::runtime_error("data.dir '" + data_dir + "' has no manifest.json: run 'nmt preprocess' first");
   const bool non_empty = fs::exists(dir_) && !fs::is_empty(dir_);
+  if (options_.resume && !fs::exists(model_config_path(dir_)))
+    throw std::runtime_error("--resume: nothing to resume in training.dir '" + dir_ + "' (" +
+                             (non_empty ? "it holds no config.yaml" : fs::exists(dir_) ? "it is empty" : "it does not exist") +
+                             "): start the run without --resume" + (non_empty ? " and with --overwrite" : ""));
   if (non_empty && !options_.resume) {
     if (!options_.overwrite)
       throw std::runtime_error("training.dir '" + dir_ + "' is not empty: pass --resume to continue or --overwrite to start over");
@@ -188,6 +194,23 @@ void Trainer::restore(const std::string& path) {
                progress_.position);
 }
 
+void Trainer::resume() {
+  std::string path = options_.resume_from;
+  if (path.empty()) {
+    const auto latest = read_pointer(dir_, "latest");
+    if (!latest) {
+      // Killed before its first checkpoint: the directory holds the config and vocabularies only.
+      spdlog::info("--resume: '{}' has no checkpoint yet; starting from step 0", dir_);
+      drop_metrics_after(metrics_path(dir_), 0);
+      return;
+    }
+    path = *latest;
+  }
+  restore(path);
+  if (const int64_t dropped = drop_metrics_after(metrics_path(dir_), progress_.step))
+    spdlog::info("dropped {} metrics records written after step {} by the interrupted run", dropped, progress_.step);
+}
+
 double Trainer::training_seconds() const {
   return progress_.seconds_before_run + std::chrono::duration<double>(Clock::now() - run_start_).count();
 }
@@ -222,10 +245,7 @@ void Trainer::train_step() {
   ++progress_.step;
 }
 
-void Trainer::write_metrics(const nlohmann::json& record) {
-  metrics_ << record.dump() << '\n';
-  metrics_.flush();
-}
+void Trainer::write_metrics(const nlohmann::json& record) { metrics_->append(record.dump() + "\n"); }
 
 void Trainer::log_progress(int64_t total_steps) {
   bar_.clear();
@@ -310,41 +330,17 @@ void Trainer::prune_checkpoints() {
   }
 }
 
-// Mirrors the console into training.dir/train.log for as long as the trainer runs.
-class LogFileMirror {
- public:
-  explicit LogFileMirror(const std::string& path)
-      : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(path)) {
-    spdlog::default_logger()->sinks().push_back(sink_);
-  }
-  ~LogFileMirror() {
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::sink> sink_;
-};
-
 int Trainer::run() {
   prepare_directory();
   LogFileMirror log_mirror(dir_ + "/train.log");
-  metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);
 
   torch::manual_seed(static_cast<uint64_t>(config_.training.seed));
   task_ = make_training_task(config_, dir_, device_);
   optimizer_ = make_optimizer(config_.training, task_->module().parameters());
   if (config_.training.ema_decay > 0)
     average_ = std::make_unique<ParameterAverage>(task_->module(), config_.training.ema_decay);
-  if (options_.resume) {
-    std::string path = options_.resume_from;
-    if (path.empty()) {
-      const auto latest = read_pointer(dir_, "latest");
-      if (!latest) throw std::runtime_error("--resume: '" + dir_ + "' has no 'latest' checkpoint");
-      path = *latest;
-    }
-    restore(path);
-  }
+  if (options_.resume) resume();
+  metrics_ = std::make_unique<AppendFile>(metrics_path(dir_));
   spdlog::info("model: {} parameters, {}, device {}", count_parameters(task_->module()), task_->describe(),
                device_.str());
 
@@ -373,6 +369,7 @@ int Trainer::run() {
       }
       train_step();
       ++progress_.position;
+      log_mirror.check();
       bar_.update(progress_.step, total_steps,
                   fmt::format("epoch {} step {} | loss {:.3f} | {:.0f} tok/s", progress_.epoch + 1, progress_.step,
                               last_loss_,
@@ -399,6 +396,7 @@ int Trainer::run() {
     }
   }
   if (progress_.step % t.valid_every != 0) validate_and_checkpoint();
+  log_mirror.check();
   bar_.clear();
   spdlog::info("training finished at step {} in {}", progress_.step,
                format_duration(training_seconds()));

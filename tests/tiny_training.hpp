@@ -1,0 +1,34 @@
+// The toy task with a tiny model, for tests that train: a few steps take well under a second each.
+#pragma once
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "data/preprocess.hpp"
+#include "test_util.hpp"
+#include "train/trainer.hpp"
+
+namespace nmt::test {
+
+inline Config tiny_training_config(const std::string& dir) {
+  Config config = load_config(source_path("configs/toy.yaml"),
+                              {"model.emb_size=16", "model.enc_hidden=16", "model.dec_hidden=24", "model.dropout=0.3",
+                               "training.batch_size=32", "training.max_steps=12", "training.valid_every=6",
+                               "training.log_every=1", "training.valid_bleu=0", "training.early_stopping_metric=loss",
+                               "data.dir=" + dir + "/data", "training.dir=" + dir + "/model"});
+  for (auto* path : {&config.data.train.src, &config.data.train.tgt, &config.data.valid.src, &config.data.valid.tgt,
+                     &config.data.test.src, &config.data.test.tgt})
+    *path = source_path(*path);
+  return config;
+}
+
+// Preprocesses the toy data and trains the tiny model for `steps` steps, validating every `valid_every`.
+inline Config trained_tiny_model(const std::string& dir, int64_t steps, int64_t valid_every) {
+  Config config = tiny_training_config(dir);
+  config.training.max_steps = steps;
+  config.training.valid_every = valid_every;
+  preprocess(config, false);
+  EXPECT_EQ(train(config, {}), 0);
+  return config;
+}
+
+}  // namespace nmt::test
