@@ -14,6 +14,9 @@
 #include "bundle/metrics_log.hpp"
 #include "bundle/model_dir.hpp"
 #include "bundle/trained_model.hpp"
+#include "config/config_error.hpp"
+#include "data/corpus.hpp"
+#include "data/vocab.hpp"
 #include "runtime/files.hpp"
 #include "test_util.hpp"
 #include "tiny_training.hpp"
@@ -195,4 +198,86 @@ TEST(Resume, AfterAKillBetweenCheckpointsTheMetricsHoldEachStepOnce) {
   ASSERT_EQ(train(config, resuming()), 0);
   EXPECT_EQ(record_steps(config.training.dir, "train"), range(1, 60));
   EXPECT_EQ(record_steps(config.training.dir, "valid"), range(10, 60, 10));
+}
+
+// Inputs the fuzzers found (tests/fuzz/crashes/), each now an error naming the file or key.
+TEST(DamagedInput, VocabularyCountThatIsNotANumberNamesFileAndLine) {
+  const auto dir = test::scratch_dir("v");
+  test::write_file(dir + "/vocab.tsv", "<pad>\t0\n<unk>\t0\n<s>\t0\n</s>\t0\nhundred\t17x\n");
+  try {
+    Vocab::load(dir + "/vocab.tsv");
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(dir + "/vocab.tsv:5: count '17x' is not a non-negative integer"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(DamagedInput, EncodedCorpusWithDecreasingOffsetsOrFalseCountsIsRefused) {
+  const auto dir = test::scratch_dir("c");
+  {
+    SequenceWriter writer(dir + "/ok.bin");
+    writer.write(std::vector<int32_t>{4, 5, 6});
+    writer.write(std::vector<int32_t>{7});
+    writer.close();
+  }
+  const std::string bytes = read_text_file(dir + "/ok.bin");
+  EXPECT_EQ(read_sequences(dir + "/ok.bin").tokens, (std::vector<int32_t>{4, 5, 6, 7}));
+  auto refused = [&](std::string damaged) {
+    test::write_file(dir + "/bad.bin", damaged);
+    try {
+      read_sequences(dir + "/bad.bin");
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what()).find(dir + "/bad.bin") != std::string::npos;
+    }
+    return false;
+  };
+  // Header: 8 magic bytes, sentences, tokens; then the ids; then sentences + 1 offsets.
+  std::string decreasing = bytes;
+  decreasing[24 + 4 * 4 + 8] = 9;  // the middle offset (3) past the end (4)
+  EXPECT_TRUE(refused(decreasing));
+  std::string huge = bytes;
+  huge[16 + 5] = 1;  // claims 2^40 tokens more than the file holds
+  EXPECT_TRUE(refused(huge));
+  EXPECT_TRUE(refused(bytes.substr(0, bytes.size() - 1)));
+}
+
+TEST(DamagedInput, OverrideIntoASectionThatIsNotAMappingNamesTheSection) {
+  try {
+    parse_config("training: 3\n", "c.yaml", {"training.max_steps=5"});
+    FAIL() << "expected an error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.yaml:1: key 'training': expected a mapping"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DamagedInput, CheckpointWithFlippedBytesIsAnErrorNotACrash) {
+  const auto dir = test::scratch_dir("d");
+  const Config config = test::trained_tiny_model(dir, 2, 2);
+  const std::string bytes = read_text_file(read_pointer(config.training.dir, "latest").value());
+  // The crash reproducers from fuzzing, and a byte flipped at every 997th position of a real checkpoint.
+  std::vector<std::string> damaged;
+  for (const auto& entry : fs::directory_iterator(test::source_path("tests/fuzz/crashes/checkpoint")))
+    damaged.push_back(read_text_file(entry.path().string()));
+  for (size_t at = 100; at < bytes.size(); at += 997) {
+    std::string flipped = bytes;
+    flipped[at] = static_cast<char>(flipped[at] ^ 0x5a);
+    damaged.push_back(flipped);
+  }
+  const auto original = load_trained_model(config.training.dir, "", torch::kCPU).module().parameters();
+  size_t refused = 0;
+  for (const auto& file : damaged) {
+    test::write_file(dir + "/damaged.pt", file);
+    try {
+      // Bytes outside every entry's data (zip padding, timestamps) may change: then the same weights load.
+      auto loaded = load_trained_model(config.training.dir, dir + "/damaged.pt", torch::kCPU);
+      const auto parameters = loaded.module().parameters();
+      for (size_t i = 0; i < original.size(); ++i) EXPECT_TRUE(torch::equal(parameters[i], original[i]));
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir + "/damaged.pt"), std::string::npos) << e.what();
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, damaged.size() / 2);
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "bundle/archive_integrity.hpp"
 #include "config/config.hpp"
 #include "runtime/files.hpp"
 
@@ -28,22 +29,36 @@ void restore_cpu_rng_state(const torch::Tensor& state) {
 
 namespace {
 
+// Runs `read` on LibTorch's archive reader, which reports a damaged file with c10::Error and,
+// from its unpickler, with standard exceptions: both become one error naming the file.
+template <typename Read>
+void read_damaged_as_error(const std::string& path, const std::string& damage, const Read& read) {
+  try {
+    read();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint '" + path + "' is " + damage + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw std::runtime_error("checkpoint '" + path + "' is " + damage + ": " + e.what());
+  }
+}
+
 torch::serialize::InputArchive open_archive(const std::string& path) {
   if (!fs::exists(path)) throw std::runtime_error("checkpoint not found: '" + path + "'");
+  require_intact_archive(path);
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error("checkpoint '" + path + "' is corrupt or truncated: " + e.what_without_backtrace());
-  }
+  read_damaged_as_error(path, "corrupt or truncated", [&] { archive.load_from(path); });
   return archive;
 }
 
 nlohmann::json meta_of(torch::serialize::InputArchive& archive, const std::string& path) {
   c10::IValue meta;
-  if (!archive.try_read("meta", meta) || !meta.isString())
-    throw std::runtime_error("'" + path + "' is not an nmt checkpoint (no metadata)");
-  return nlohmann::json::parse(meta.toStringRef());
+  bool found = false;
+  read_damaged_as_error(path, "corrupt or truncated", [&] { found = archive.try_read("meta", meta); });
+  if (!found || !meta.isString()) throw std::runtime_error("'" + path + "' is not an nmt checkpoint (no metadata)");
+  auto parsed = nlohmann::json::parse(meta.toStringRef(), nullptr, false);
+  if (!parsed.is_object() || (parsed.contains("model_config") && !parsed["model_config"].is_string()))
+    throw std::runtime_error("checkpoint '" + path + "' has damaged metadata");
+  return parsed;
 }
 
 // The model config a checkpoint was written with, with the defaults of keys added since.
@@ -120,7 +135,7 @@ CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& mo
   CheckpointContent content;
   content.meta = meta_of(archive, path);
   check_compatible(content.meta, expected_meta, path);
-  try {
+  read_damaged_as_error(path, "corrupt or incompatible", [&] {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     model.load(model_archive);
@@ -132,9 +147,7 @@ CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& mo
     archive.read("rng", content.rng_state);
     content.carried = read_named(archive, "carried");
     content.training_weights = read_named(archive, "training_weights");
-  } catch (const c10::Error& e) {
-    throw std::runtime_error("checkpoint '" + path + "' is corrupt or incompatible: " + e.what_without_backtrace());
-  }
+  });
   return content;
 }
 

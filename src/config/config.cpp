@@ -211,7 +211,8 @@ YAML::Node lookup(const YAML::Node& root, const std::string& path) {
   return node;
 }
 
-void apply_override(YAML::Node& root, const std::string& assignment, const std::set<std::string>& known) {
+void apply_override(YAML::Node& root, const std::string& assignment, const std::set<std::string>& known,
+                    const std::string& source) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("--set '" + assignment + "': expected key.path=value");
@@ -220,8 +221,12 @@ void apply_override(YAML::Node& root, const std::string& assignment, const std::
   // Walk with non-const operator[] so missing sections are created in place.
   std::vector<YAML::Node> chain{root};
   const auto parts = split_path(key);
+  std::string section;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    section += (i ? "." : "") + parts[i];
     YAML::Node next = chain.back()[parts[i]];
+    if (next.IsDefined() && !next.IsNull() && !next.IsMap())
+      fail(source, next, section, "expected a mapping, so --set '" + assignment + "' cannot apply");
     if (!next.IsDefined() || next.IsNull()) {
       chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
       next = chain.back()[parts[i]];
@@ -299,7 +304,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(source_name + ": the config must be a YAML mapping of sections");
   check_duplicate_keys(root, "", source_name);
-  for (const auto& assignment : overrides) apply_override(root, assignment, known);
+  for (const auto& assignment : overrides) apply_override(root, assignment, known, source_name);
   check_unknown_keys(root, "", known, sections, source_name);
   for (const auto& field : fields) {
     const YAML::Node node = lookup(root, field.path);

@@ -1,5 +1,8 @@
 #include "data/corpus.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -11,6 +14,8 @@ struct Header {
   uint64_t sentences;
   uint64_t tokens;
 };
+// Far above any corpus, and small enough that the size arithmetic below cannot overflow.
+constexpr uint64_t kMaxCount = uint64_t{1} << 40;
 }  // namespace
 
 SequenceWriter::SequenceWriter(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "wb")) {
@@ -48,12 +53,18 @@ Sequences read_sequences(const std::string& path) {
   Sequences out;
   Header header{};
   bool ok = std::fread(&header, sizeof(header), 1, file) == 1 && std::memcmp(header.magic, kMagic, 8) == 0;
+  // The counts must describe exactly this file before anything is allocated for them.
+  struct stat info {};
+  ok = ok && ::fstat(::fileno(file), &info) == 0 && header.tokens <= kMaxCount && header.sentences <= kMaxCount &&
+       static_cast<uint64_t>(info.st_size) ==
+           sizeof(Header) + header.tokens * sizeof(int32_t) + (header.sentences + 1) * sizeof(uint64_t);
   if (ok) {
     out.tokens.resize(header.tokens);
     out.offsets.resize(header.sentences + 1);
     ok = std::fread(out.tokens.data(), sizeof(int32_t), header.tokens, file) == header.tokens &&
          std::fread(out.offsets.data(), sizeof(uint64_t), out.offsets.size(), file) == out.offsets.size() &&
-         out.offsets.front() == 0 && out.offsets.back() == header.tokens;
+         out.offsets.front() == 0 && out.offsets.back() == header.tokens &&
+         std::is_sorted(out.offsets.begin(), out.offsets.end());
   }
   std::fclose(file);
   if (!ok) throw std::runtime_error("'" + path + "' is not a valid nmt encoded corpus (truncated or corrupt)");

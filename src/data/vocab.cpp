@@ -1,6 +1,7 @@
 #include "data/vocab.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <stdexcept>
 
@@ -56,7 +57,13 @@ Vocab Vocab::load(const std::string& path) {
                                kSpecials[number - 1] + "', found '" + token + "'");
     if (vocab.ids_.count(token))
       throw std::runtime_error(path + ":" + std::to_string(number) + ": duplicate token '" + token + "'");
-    vocab.add(token, std::stoll(line.substr(tab + 1)));
+    const std::string count_text = line.substr(tab + 1);
+    int64_t count = 0;
+    const auto [end, error] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+    if (error != std::errc() || end != count_text.data() + count_text.size() || count < 0)
+      throw std::runtime_error(path + ":" + std::to_string(number) + ": count '" + count_text +
+                               "' is not a non-negative integer");
+    vocab.add(token, count);
   }
   if (vocab.size() < 4) throw std::runtime_error(path + ": vocabulary is missing its special tokens");
   return vocab;

@@ -176,16 +176,21 @@ void Trainer::restore(const std::string& path) {
     spdlog::info("training.ema_decay is 0: training continues from the live weights, the average is dropped");
   }
   const auto& meta = content.meta;
-  progress_.step = meta.at("step");
-  progress_.epoch = meta.at("epoch");
-  progress_.position = meta.at("position");
-  progress_.best_metric = meta.at("best_metric").is_null() ? std::numeric_limits<double>::infinity()
-                                                           : meta.at("best_metric").get<double>();
-  progress_.bad_validations = meta.at("bad_validations");
-  progress_.best_checkpoints = meta.at("best_checkpoints").get<std::vector<std::pair<double, int64_t>>>();
-  progress_.seconds_before_run = meta.value("training_seconds", 0.0);
-  schedule_.restore(meta.at("schedule"));
-  lr_ = meta.at("lr");
+  try {
+    progress_.step = meta.at("step");
+    progress_.epoch = meta.at("epoch");
+    progress_.position = meta.at("position");
+    progress_.best_metric = meta.at("best_metric").is_null() ? std::numeric_limits<double>::infinity()
+                                                             : meta.at("best_metric").get<double>();
+    progress_.bad_validations = meta.at("bad_validations");
+    progress_.best_checkpoints = meta.at("best_checkpoints").get<std::vector<std::pair<double, int64_t>>>();
+    progress_.seconds_before_run = meta.value("training_seconds", 0.0);
+    schedule_.restore(meta.at("schedule"));
+    lr_ = meta.at("lr");
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("cannot resume from checkpoint '" + path + "': its training state is incomplete (" +
+                             e.what() + ")");
+  }
   restore_cpu_rng_state(content.rng_state);
   if (meta.value("threads", 0) != torch::get_num_threads())
     spdlog::warn("checkpoint was written with {} threads, now {}: losses may differ in the last bits",
