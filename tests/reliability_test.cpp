@@ -172,14 +172,7 @@ TEST(Resume, AfterAKillBetweenCheckpointsTheMetricsHoldEachStepOnce) {
   config.training.max_steps = 60;
   config.training.valid_every = 10;
   preprocess(config, false);
-  const std::string config_path = dir + "/config.yaml";
-  write_text_atomically(config_path, dump_config(config));
-  const pid_t child = fork();
-  if (child == 0) {
-    execl(NMT_BINARY, NMT_BINARY, "train", "--config", config_path.c_str(), "--log-level", "warn",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  const pid_t child = test::start_training_process(config, dir + "/config.yaml");
   // Killed once step 13 is logged: after the checkpoint of step 10, well before that of step 20.
   const std::string metrics = metrics_path(config.training.dir);
   for (int i = 0; i < 6000; ++i) {

@@ -1,9 +1,11 @@
 // The toy task with a tiny model, for tests that train: a few steps take well under a second each.
 #pragma once
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "config/config.hpp"
 #include "data/preprocess.hpp"
+#include "runtime/files.hpp"
 #include "test_util.hpp"
 #include "train/trainer.hpp"
 
@@ -29,6 +31,18 @@ inline Config trained_tiny_model(const std::string& dir, int64_t steps, int64_t 
   preprocess(config, false);
   EXPECT_EQ(train(config, {}), 0);
   return config;
+}
+
+// Writes `config` to `config_path` and starts `nmt train` on it in a child process.
+inline pid_t start_training_process(const Config& config, const std::string& config_path) {
+  write_text_atomically(config_path, dump_config(config));
+  const pid_t child = fork();
+  if (child == 0) {
+    execl(NMT_BINARY, NMT_BINARY, "train", "--config", config_path.c_str(), "--log-level", "warn",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return child;
 }
 
 }  // namespace nmt::test

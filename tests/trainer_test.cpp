@@ -202,16 +202,9 @@ TEST(Trainer, SigtermWritesResumableCheckpoint) {
   const auto dir = test::scratch_dir("s");
   Config config = tiny_training_config(dir);
   preprocess(config, false);
-  const std::string config_path = dir + "/config.yaml";
   config.training.max_steps = 100000;
   config.training.valid_every = 100000;
-  write_text_atomically(config_path, dump_config(config));
-  const pid_t child = fork();
-  if (child == 0) {
-    execl(NMT_BINARY, NMT_BINARY, "train", "--config", config_path.c_str(), "--log-level", "warn",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  const pid_t child = test::start_training_process(config, dir + "/config.yaml");
   const std::string metrics = config.training.dir + "/metrics.jsonl";
   for (int i = 0; i < 600 && (!fs::exists(metrics) || fs::file_size(metrics) == 0); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
