@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "bundle/checkpoint.hpp"
@@ -86,8 +87,9 @@ TEST(FullDisk, AFailedWriteAnywhereStopsTrainingCleanlyAndTheRunResumesBitIdenti
     EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
     EXPECT_NE(error.find(config.training.dir), std::string::npos) << error;
     EXPECT_EQ(temporary_files(config.training.dir), std::vector<std::string>{});
-    if (const auto latest = read_pointer(config.training.dir, "latest"))
+    if (read_pointer(config.training.dir, "latest")) {
       EXPECT_NO_THROW(load_trained_model(config.training.dir, "", torch::kCPU));
+    }
     if (!fs::exists(model_config_path(config.training.dir))) {
       // Failed before the run was set up: there is nothing to resume, and the message says so.
       EXPECT_NE(train_error(config, resuming()).find("nothing to resume"), std::string::npos);
@@ -136,6 +138,23 @@ TEST(FullDisk, TrainingOnAFullFilesystemExitsWithTheCauseAndResumesOnceSpaceIsFr
   const int64_t written = read_checkpoint_meta(*latest)["step"];
   EXPECT_GE(written, 2);
   EXPECT_LT(written, 200);
+
+  // The other writers on the disk, filled to the last byte: each names its file and the cause.
+  {
+    std::ofstream filler(mount_point + "/filler", std::ios::binary);
+    const std::string block(4096, 'x');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) && filler.flush()) {
+    }
+  }
+  const std::string model = " --model " + config.training.dir + " --output " + mount_point;
+  for (const auto& [command, file] : std::vector<std::pair<std::string, std::string>>{
+           {"average" + model + "/averaged.pt --last 2", "/averaged.pt"}, {"report" + model + "/report.html", "/report.html"}}) {
+    EXPECT_EQ(test::run_command(std::string(NMT_BINARY) + " " + command, &output), 1) << output;
+    EXPECT_NE(output.find("cannot write '" + mount_point + file + "': No space left on device"), std::string::npos)
+        << output;
+  }
+  EXPECT_EQ(temporary_files(mount_point), std::vector<std::string>{});
+  fs::remove(mount_point + "/filler");
 
   // Space freed: the run goes on from its last checkpoint to the end.
   ASSERT_EQ(::mount("tmpfs", mount_point.c_str(), "tmpfs", MS_REMOUNT, "size=256m"), 0) << std::strerror(errno);
