@@ -59,7 +59,7 @@ TEST(Preprocess, WritesVocabCorpusAndManifest) {
 
   const Vocabs vocabs = load_vocabs(config.data.dir);
   EXPECT_EQ(vocabs.src.token(4), "c");  // most frequent (3)
-  const ParallelCorpus corpus = load_split(config.data.dir, "train");
+  const ParallelCorpus corpus = load_split(config.data.dir, "train", load_vocabs(config.data.dir));
   ASSERT_EQ(corpus.size(), 3u);
   EXPECT_EQ(corpus.src.length(2), 5);
   const std::vector<int32_t> long_target(corpus.tgt.data(2), corpus.tgt.data(2) + corpus.tgt.length(2));

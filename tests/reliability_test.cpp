@@ -293,3 +293,23 @@ TEST(DamagedInput, CheckpointWithFlippedBytesIsAnErrorNotACrash) {
   }
   EXPECT_GT(refused, damaged.size() / 2);
 }
+
+TEST(DamagedInput, EncodedIdsOutsideTheVocabularyStopTrainingBeforeItStarts) {
+  const auto dir = test::scratch_dir("ids");
+  Config config = test::tiny_training_config(dir);
+  preprocess(config, false);
+  const std::string path = config.data.dir + "/train.src.bin";
+  Sequences original = read_sequences(path);
+  original.tokens[original.tokens.size() / 2] = 1000000;  // a corpus that belongs to another vocabulary
+  {
+    SequenceWriter writer(path);
+    for (size_t i = 0; i < original.size(); ++i)
+      writer.write(std::vector<int32_t>(original.data(i), original.data(i) + original.length(i)));
+    writer.close();
+  }
+  const std::string error = train_error(config, {});
+  EXPECT_NE(error.find("'" + path + "' holds token id 1000000, outside its vocabulary of"), std::string::npos) << error;
+  EXPECT_NO_THROW(require_ids_in_vocabulary(original, 1000001, path));
+  original.tokens[0] = -1;
+  EXPECT_THROW(require_ids_in_vocabulary(original, 1000001, path), std::runtime_error);
+}

@@ -71,4 +71,12 @@ Sequences read_sequences(const std::string& path) {
   return out;
 }
 
+void require_ids_in_vocabulary(const Sequences& sequences, int64_t vocab_size, const std::string& path) {
+  const auto outside = std::find_if(sequences.tokens.begin(), sequences.tokens.end(),
+                                    [&](int32_t id) { return id < 0 || id >= vocab_size; });
+  if (outside != sequences.tokens.end())
+    throw std::runtime_error("'" + path + "' holds token id " + std::to_string(*outside) + ", outside its vocabulary of " +
+                             std::to_string(vocab_size) + " entries (rerun nmt preprocess for this data.dir)");
+}
+
 }  // namespace nmt

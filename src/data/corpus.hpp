@@ -36,6 +36,9 @@ class SequenceWriter {
 };
 
 Sequences read_sequences(const std::string& path);
+// Throws, naming `path`, when a token id lies outside a vocabulary of `vocab_size` entries: then
+// the encoded data and the vocabulary do not belong together.
+void require_ids_in_vocabulary(const Sequences& sequences, int64_t vocab_size, const std::string& path);
 
 struct ParallelCorpus {
   Sequences src, tgt;

@@ -17,11 +17,26 @@ Vocabs load_vocabs(const std::string& dir, const std::string& task) {
   return {Vocab::load(vocab_path(dir, "src")), Vocab::load(vocab_path(dir, "tgt"))};
 }
 
-ParallelCorpus load_split(const std::string& dir, const std::string& split) {
-  ParallelCorpus corpus{read_sequences(split_path(dir, split, "src")), read_sequences(split_path(dir, split, "tgt"))};
+namespace {
+
+Sequences load_side(const std::string& dir, const std::string& split, const std::string& side, const Vocab& vocab) {
+  const std::string path = split_path(dir, split, side);
+  Sequences sequences = read_sequences(path);
+  require_ids_in_vocabulary(sequences, vocab.size(), path);
+  return sequences;
+}
+
+}  // namespace
+
+ParallelCorpus load_split(const std::string& dir, const std::string& split, const Vocabs& vocabs) {
+  ParallelCorpus corpus{load_side(dir, split, "src", vocabs.src), load_side(dir, split, "tgt", vocabs.tgt)};
   if (corpus.src.size() != corpus.tgt.size())
     throw std::runtime_error("'" + dir + "': " + split + " source and target sentence counts differ");
   return corpus;
+}
+
+Sequences load_text_split(const std::string& dir, const std::string& split, const Vocab& vocab) {
+  return load_side(dir, split, "text", vocab);
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const TokenizerConfig& config,

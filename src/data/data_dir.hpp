@@ -26,7 +26,9 @@ inline std::string reference_path(const std::string& dir, const std::string& spl
 std::vector<std::string> vocab_sides(const std::string& task);
 // For a language model both members are its text vocabulary.
 Vocabs load_vocabs(const std::string& dir, const std::string& task = "nmt");
-ParallelCorpus load_split(const std::string& dir, const std::string& split);
+// A split's encoded files, every id checked against the vocabularies.
+ParallelCorpus load_split(const std::string& dir, const std::string& split, const Vocabs& vocabs);
+Sequences load_text_split(const std::string& dir, const std::string& split, const Vocab& vocab);
 // The tokenizer of one side ("src" or "tgt"), with its SentencePiece model from `dir` if used.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const TokenizerConfig& config, const std::string& side);
 

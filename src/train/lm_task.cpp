@@ -13,16 +13,13 @@
 namespace nmt {
 namespace {
 
-Sequences read_text_split(const std::string& data_dir, const std::string& split) {
-  return read_sequences(split_path(data_dir, split, "text"));
-}
-
 class LmTask : public TrainingTask {
  public:
   LmTask(const Config& config, const std::string& model_dir, const torch::Device& device)
       : config_(config),
         device_(device),
-        model_(config.model, load_vocabs(model_dir, "lm").tgt.size()) {
+        vocab_(load_vocabs(model_dir, "lm").tgt),
+        model_(config.model, vocab_.size()) {
     model_->to(device);
   }
   torch::nn::Module& module() override { return *model_; }
@@ -38,6 +35,7 @@ class LmTask : public TrainingTask {
   }
   Config config_;
   torch::Device device_;
+  Vocab vocab_;
   LanguageModel model_;
 };
 
@@ -46,8 +44,8 @@ class StreamLmTask : public LmTask {
  public:
   StreamLmTask(const Config& config, const std::string& model_dir, const torch::Device& device)
       : LmTask(config, model_dir, device),
-        train_(read_text_split(config.data.dir, "train"), config.training.batch_size),
-        valid_(read_text_split(config.data.dir, "valid"), config.decoding.batch_size) {}
+        train_(load_text_split(config.data.dir, "train", vocab_), config.training.batch_size),
+        valid_(load_text_split(config.data.dir, "valid", vocab_), config.decoding.batch_size) {}
 
   int64_t start_epoch(int64_t epoch) override {
     const auto& t = config_.training;
@@ -94,8 +92,8 @@ class SentenceLmTask : public LmTask {
  public:
   SentenceLmTask(const Config& config, const std::string& model_dir, const torch::Device& device)
       : LmTask(config, model_dir, device),
-        train_(sentence_sequences(read_text_split(config.data.dir, "train"), config.data.max_len)),
-        valid_(sentence_sequences(read_text_split(config.data.dir, "valid"), config.data.max_len)),
+        train_(sentence_sequences(load_text_split(config.data.dir, "train", vocab_), config.data.max_len)),
+        valid_(sentence_sequences(load_text_split(config.data.dir, "valid", vocab_), config.data.max_len)),
         sampler_(std::vector<int64_t>(train_.size(), 0), lengths_of(train_), bucket_options(config.training)) {
     if (train_.size() == 0) throw std::runtime_error("'" + config.data.dir + "': the training text has no non-empty lines");
   }

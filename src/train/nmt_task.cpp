@@ -19,8 +19,8 @@ class NmtTask : public TrainingTask {
       : config_(config),
         device_(device),
         vocabs_(load_vocabs(model_dir)),
-        train_(load_split(config.data.dir, "train")),
-        valid_(load_split(config.data.dir, "valid")),
+        train_(load_split(config.data.dir, "train", vocabs_)),
+        valid_(load_split(config.data.dir, "valid", vocabs_)),
         tgt_tokenizer_(load_tokenizer(model_dir, config.data.tokenizer, "tgt")),
         sampler_(BucketSampler::for_corpus(train_, bucket_options(config.training))),
         model_(config.model, vocabs_.src.size(), vocabs_.tgt.size()) {
