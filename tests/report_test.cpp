@@ -34,7 +34,7 @@ TEST(MetricsLog, TornLinesAreSkippedAndResumeDropsRecordsPastTheCheckpoint) {
   const std::string path = metrics_path(dir);
   // A killed run: records up to step 30, the checkpoint at 20, and a torn last line.
   test::write_file(path,
-                   "{\"type\":\"train\",\"step\":10}\n{\"type\":\"valid\",\"step\":20}\n\"half\"\n"
+                   "{\"type\":\"train\",\"step\":10}\n{\"type\":\"valid\",\"step\":20}\n\n\"half\"\n"
                    "{\"type\":\"train\",\"step\":30}\n{\"type\":\"train\",\"st");
   const auto all = read_metrics(path);
   ASSERT_EQ(all.size(), 3u);

@@ -9,7 +9,9 @@
 namespace nmt {
 
 void require_intact_archive(const std::string& path) {
-  auto damaged = [&](const std::string& what) { return std::runtime_error("checkpoint '" + path + "' is corrupt or truncated: " + what); };
+  auto damaged = [&](const std::string& what) {
+    return std::runtime_error("checkpoint '" + path + "' is corrupt or truncated: " + what);
+  };
   int error = 0;
   std::unique_ptr<zip_t, decltype(&zip_discard)> archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &error),
                                                           zip_discard);

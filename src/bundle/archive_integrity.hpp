@@ -6,8 +6,8 @@
 
 namespace nmt {
 
-// Throws "checkpoint 'PATH' is corrupt or truncated: ..." unless the zip structure is consistent and every
-// entry's data matches its CRC-32.
+// Throws "checkpoint 'PATH' is corrupt or truncated: ..." unless the zip structure is consistent
+// and every entry's data matches its CRC-32.
 void require_intact_archive(const std::string& path);
 
 }  // namespace nmt
