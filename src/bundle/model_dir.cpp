@@ -45,10 +45,11 @@ void write_pointer(const std::string& model_dir, const std::string& pointer, con
 }
 
 void copy_vocabularies(const Config& config, const std::string& data_dir, const std::string& model_dir) {
+  // Through the atomic, checked writes: a full disk names the file and leaves no half copy.
   for (const auto& side : vocab_sides(config.task)) {
-    fs::copy_file(vocab_path(data_dir, side), vocab_path(model_dir, side), fs::copy_options::overwrite_existing);
+    write_text_atomically(vocab_path(model_dir, side), read_text_file(vocab_path(data_dir, side)));
     if (config.data.tokenizer.type == "sentencepiece")
-      fs::copy_file(spm_path(data_dir, side), spm_path(model_dir, side), fs::copy_options::overwrite_existing);
+      write_text_atomically(spm_path(model_dir, side), read_text_file(spm_path(data_dir, side)));
   }
 }
 
