@@ -9,14 +9,16 @@
 #     --minutes M    stop training within M minutes of wall time (training.max_minutes)
 #     --threads N    intra-op threads for every nmt command (default: nmt's own, all cores)
 #     --quick        a few hundred pairs and a few steps, to check the recipe end to end
+#     --set KEY=VALUE  override a config key in every command (e.g. training.seed=2), repeatable
 # Steps: get data, preprocess, train, average the last 3 checkpoints, evaluate greedy and beam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,11p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
 src=$1 tgt=$2; shift 2
 variant=tok
 if [ "${1:-}" = tok ] || [ "${1:-}" = raw ]; then variant=$1; shift; fi
 from="" quick=0 minutes="" threads="" data=downloads/multi30k runs=runs
+overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from="$2"; shift 2 ;;
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
     --data) data="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
+    --set) overrides+=(--set "$2"); shift 2 ;;
     *) echo "recipe_multi30k: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +52,7 @@ if [ "$quick" = 1 ]; then
   sets=(--set training.max_steps=6 --set training.valid_every=3 --set model.emb_size=32 --set model.enc_hidden=32
         --set model.dec_hidden=64 --set data.vocab.min_freq=1 --set data.tokenizer.vocab_size=300)
 fi
+sets+=(${overrides[@]+"${overrides[@]}"})
 mkdir -p "$work"
 config="$work/config.yaml"
 sed "s|downloads/multi30k|$data|g; s|runs/$name/|$work/|g" "$template" > "$config"

@@ -180,7 +180,8 @@ TEST(Sampling, FixedSeedReproducesAndTemperatureZeroIsGreedy) {
   greedy.max_len_b = 40;
   greedy.start_token = prompted.next_input;
   greedy.stop_at_eos = false;
-  const auto greedy_tokens = greedy_search(step, prompted.state, {0}, greedy).front().front().tokens;
+  DecoderScorer greedy_scorer(step, prompted.state);
+  const auto greedy_tokens = greedy_search(greedy_scorer, {0}, greedy).front().front().tokens;
   ASSERT_EQ(greedy_tokens.size(), 40u);
   for (const double temperature : {0.0, 1e-4}) {
     sampling.temperature = temperature;
@@ -194,7 +195,8 @@ TEST(Sampling, FixedSeedReproducesAndTemperatureZeroIsGreedy) {
   EXPECT_EQ(sample_tokens(step, prompted.state, prompted.next_input, sampling), greedy_tokens);
   // Beam search over the same step() with beam 1 is greedy too.
   greedy.beam_size = 1;
-  EXPECT_EQ(beam_search(step, prompted.state, {0}, greedy).front().front().tokens, greedy_tokens);
+  DecoderScorer beam_scorer(step, prompted.state);
+  EXPECT_EQ(beam_search(beam_scorer, {0}, greedy).front().front().tokens, greedy_tokens);
 }
 
 TEST(Sampling, TopKNeverLeavesTheKMostLikelyTokens) {

@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "data/corpus.hpp"
+#include "data/vocab.hpp"
 #include "model/seq2seq.hpp"
 #include "search/decode_corpus.hpp"
 #include "search/search.hpp"
@@ -77,8 +78,9 @@ TEST(Search, BeamOfOneEqualsGreedy) {
     torch::InferenceMode guard;
     auto state = model->start(batch.src, batch.src_len);
     std::vector<int64_t> lengths(batch.src_len.data_ptr<int64_t>(), batch.src_len.data_ptr<int64_t>() + batch.size());
-    const auto greedy_out = greedy_search(step, state, lengths, greedy);
-    const auto beam_out = beam_search(step, state, lengths, beam1);
+    DecoderScorer greedy_scorer(step, state), beam_scorer(step, state);
+    const auto greedy_out = greedy_search(greedy_scorer, lengths, greedy);
+    const auto beam_out = beam_search(beam_scorer, lengths, beam1);
     for (size_t i = 0; i < greedy_out.size(); ++i) {
       EXPECT_EQ(greedy_out[i][0].tokens, beam_out[i][0].tokens) << cell;
       EXPECT_NEAR(greedy_out[i][0].score, beam_out[i][0].score, 1e-4) << cell;
@@ -92,12 +94,14 @@ TEST(Search, BeamFindsHigherScoringHypothesis) {
   options.max_len_a = 0;
   options.max_len_b = 5;
   options.length_penalty = 0;
-  const auto greedy = greedy_search(toy_step, toy_state(1), {1}, options);
+  DecoderScorer greedy_scorer(toy_step, toy_state(1));
+  const auto greedy = greedy_search(greedy_scorer, {1}, options);
   EXPECT_EQ(greedy[0][0].tokens, (std::vector<int32_t>{4}));
   EXPECT_NEAR(greedy[0][0].score, std::log(0.6 * 0.5), 1e-5);
   options.beam_size = 2;
   options.nbest = 2;
-  const auto beam = beam_search(toy_step, toy_state(1), {1}, options);
+  DecoderScorer beam_scorer(toy_step, toy_state(1));
+  const auto beam = beam_search(beam_scorer, {1}, options);
   ASSERT_EQ(beam[0].size(), 2u);
   EXPECT_TRUE(beam[0][0].tokens.empty());
   EXPECT_NEAR(beam[0][0].score, std::log(0.4), 1e-5);

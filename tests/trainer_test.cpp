@@ -149,7 +149,9 @@ TEST(Trainer, RefusesIncompatibleResumeAndDirtyDirectory) {
   }
   Config wider = config;
   wider.model.emb_size = 32;
-  EXPECT_NE(resume_error(wider).find("model config differs"), std::string::npos);
+  const std::string error = resume_error(wider);
+  EXPECT_NE(error.find("the model section differs"), std::string::npos) << error;
+  EXPECT_NE(error.find("model.emb_size: '16' vs '32'"), std::string::npos) << error;
   Config other_vocab = config;
   other_vocab.data.vocab.max_size = 50;
   preprocess(other_vocab, true);

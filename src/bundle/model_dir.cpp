@@ -44,13 +44,11 @@ void write_pointer(const std::string& model_dir, const std::string& pointer, con
   write_text_atomically(model_dir + "/" + pointer, fs::path(checkpoint_path).filename().string() + "\n");
 }
 
-void copy_vocabularies(const Config& config, const std::string& data_dir, const std::string& model_dir) {
-  // Through the atomic, checked writes: a full disk names the file and leaves no half copy.
-  for (const auto& side : vocab_sides(config.task)) {
-    write_text_atomically(vocab_path(model_dir, side), read_text_file(vocab_path(data_dir, side)));
-    if (config.data.tokenizer.type == "sentencepiece")
-      write_text_atomically(spm_path(model_dir, side), read_text_file(spm_path(data_dir, side)));
-  }
+std::string default_checkpoint(const std::string& model_dir) {
+  auto pointer = read_pointer(model_dir, "best");
+  if (!pointer) pointer = read_pointer(model_dir, "latest");
+  if (!pointer) throw std::runtime_error("model directory '" + model_dir + "' has no checkpoint yet");
+  return *pointer;
 }
 
 std::optional<std::string> differing_vocabulary(const Config& config, const std::string& data_dir,

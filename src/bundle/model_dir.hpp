@@ -20,10 +20,10 @@ std::vector<int64_t> checkpoint_steps(const std::string& model_dir);
 // `pointer` is "latest" or "best": a text file holding a checkpoint file name.
 std::optional<std::string> read_pointer(const std::string& model_dir, const std::string& pointer);
 void write_pointer(const std::string& model_dir, const std::string& pointer, const std::string& checkpoint_path);
+// What commands load when no checkpoint is named: the best checkpoint, else the latest; throws
+// when the directory has none yet.
+std::string default_checkpoint(const std::string& model_dir);
 
-// Copies the vocabularies (and SentencePiece models) of `config`'s task from the preprocessed
-// data directory into the model directory.
-void copy_vocabularies(const Config& config, const std::string& data_dir, const std::string& model_dir);
 // The first side ("src", "tgt" or "text") whose vocabulary in `data_dir` differs from the model's.
 std::optional<std::string> differing_vocabulary(const Config& config, const std::string& data_dir,
                                                 const std::string& model_dir);

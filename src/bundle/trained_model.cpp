@@ -46,13 +46,7 @@ TrainedModel load_trained_model(const std::string& dir, const std::string& check
   loaded.dir = dir;
   loaded.src_tokenizer = load_tokenizer(dir, loaded.config.data.tokenizer, sides.front());
   loaded.tgt_tokenizer = load_tokenizer(dir, loaded.config.data.tokenizer, sides.back());
-  loaded.checkpoint = checkpoint;
-  if (loaded.checkpoint.empty()) {
-    auto pointer = read_pointer(dir, "best");
-    if (!pointer) pointer = read_pointer(dir, "latest");
-    if (!pointer) throw std::runtime_error("model directory '" + dir + "' has no checkpoint yet");
-    loaded.checkpoint = *pointer;
-  }
+  loaded.checkpoint = checkpoint.empty() ? default_checkpoint(dir) : checkpoint;
   loaded.meta =
       load_checkpoint(loaded.checkpoint, loaded.module(), nullptr, model_identity(loaded.config, dir)).meta;
   loaded.module().to(device);

@@ -1,6 +1,8 @@
+#include <chrono>
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/model_options.hpp"
 #include "data/encode.hpp"
 #include "data/parallel_reader.hpp"
 #include "eval/sacrebleu.hpp"
@@ -13,17 +15,18 @@ namespace nmt {
 namespace {
 
 struct EvaluateOptions {
-  std::string model, checkpoint, src, ref, hyp, text, tokenize = "13a", device = "cpu";
+  ModelOptions models;
+  std::string src, ref, hyp, text, tokenize = "13a", device = "cpu";
   int64_t beam = 0;
   bool lowercase = false, json = false;
 };
 
 // Language model: loss, perplexity (and bits per character) of a text, in the training mode.
 void evaluate_language_model(const EvaluateOptions& options, const GlobalOptions& globals) {
-  if (options.model.empty()) throw std::runtime_error("--text needs --model");
+  if (options.models.models.size() != 1) throw std::runtime_error("--text needs one --model");
   start_command(globals);
   const torch::Device device(options.device);
-  TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
+  TrainedModel model = std::move(load_models(options.models, device, globals.overrides).front());
   LanguageModel& network = model.language_model();
   Sequences lines;
   LineReader reader(options.text);
@@ -48,7 +51,7 @@ void evaluate_language_model(const EvaluateOptions& options, const GlobalOptions
 void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) {
   if (!options.text.empty()) return evaluate_language_model(options, globals);
   if (options.ref.empty()) throw std::runtime_error("--ref is required");
-  if (options.hyp.empty() == options.model.empty())
+  if (options.hyp.empty() == options.models.models.empty())
     throw std::runtime_error("give either --hyp (score translations) or --model with --src (translate and score)");
   nlohmann::json report;
   std::vector<std::string> hypotheses, references;
@@ -61,30 +64,37 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
     if (options.src.empty()) throw std::runtime_error("--model needs --src");
     start_command(globals);
     const torch::Device device(options.device);
-    TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
-    Seq2Seq& network = model.translation_model();
+    std::vector<TrainedModel> models = load_models(options.models, device, globals.overrides);
     std::vector<std::string> sources;
     for_each_pair(options.src, options.ref, [&](const std::string& s, const std::string& r, size_t) {
       sources.push_back(s);
       references.push_back(r);
     });
-    ParallelCorpus corpus;
-    const int64_t max_len = model.config.data.max_len;
-    for (size_t i = 0; i < sources.size(); ++i) {
-      const auto src = model.src_tokenizer->tokenize(sources[i]);
-      const auto ref = model.tgt_tokenizer->tokenize(references[i]);
-      if (src.empty() || ref.empty()) continue;
-      corpus.src.push_back(encode_source(src, model.vocabs.src, max_len));
-      corpus.tgt.push_back(encode_target(ref, model.vocabs.tgt, max_len));
+    const auto& decoding = models.front().config.decoding;
+    if (models.size() == 1) {
+      // Loss and perplexity are one model's; an ensemble has no single distribution to score.
+      TrainedModel& model = models.front();
+      ParallelCorpus corpus;
+      const int64_t max_len = model.config.data.max_len;
+      for (size_t i = 0; i < sources.size(); ++i) {
+        const auto src = model.src_tokenizer->tokenize(sources[i]);
+        const auto ref = model.tgt_tokenizer->tokenize(references[i]);
+        if (src.empty() || ref.empty()) continue;
+        corpus.src.push_back(encode_source(src, model.vocabs.src, max_len));
+        corpus.tgt.push_back(encode_target(ref, model.vocabs.tgt, max_len));
+      }
+      const LossTotal loss = corpus_loss(model.translation_model(), corpus, decoding.batch_size, device);
+      report["loss"] = loss.mean();
+      report["ppl"] = loss.perplexity();
+    } else {
+      report["models"] = options.models.models;
     }
-    const auto& decoding = model.config.decoding;
-    const LossTotal loss = corpus_loss(network, corpus, decoding.batch_size, device);
-    report["loss"] = loss.mean();
-    report["ppl"] = loss.perplexity();
     SearchOptions search = search_options(decoding);
     if (options.beam > 0) search.beam_size = options.beam;
-    Translator translator(model, search, decoding.batch_size, false, device);
+    const auto start = std::chrono::steady_clock::now();
+    Translator translator(weighted_models(models, options.models), search, decoding.batch_size, false, device);
     for (const auto& translation : translator.translate(sources)) hypotheses.push_back(translation.candidates.front().text);
+    report["decode_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     report["beam"] = search.beam_size;
   }
   ScoreOptions score_options{options.tokenize, options.lowercase};
@@ -122,8 +132,7 @@ void setup_evaluate(CLI::App& app, GlobalOptions& globals) {
   auto options = std::make_shared<EvaluateOptions>();
   auto* command = app.add_subcommand(
       "evaluate", "BLEU/chrF (sacreBLEU-identical), loss and perplexity; loss, perplexity and bits/char of a language model");
-  command->add_option("--model", options->model, "training directory: translate --src and score it");
-  command->add_option("--checkpoint", options->checkpoint, "a specific checkpoint (default: best)");
+  add_model_options(*command, options->models, "training directory: translate --src and score it");
   command->add_option("--src", options->src, "source text to translate");
   command->add_option("--ref", options->ref, "reference translations");
   command->add_option("--hyp", options->hyp, "existing translations to score (no model needed)");

@@ -85,7 +85,8 @@ void run_generate(const GenerateOptions& options, const GlobalOptions& globals) 
     search.length_penalty = model.config.decoding.length_penalty;
     search.start_token = prompted.next_input;
     search.stop_at_eos = !stream_mode;
-    const auto best = beam_search(step, prompted.state, {0}, search).front().front();
+    DecoderScorer scorer(step, prompted.state);
+    const auto best = beam_search(scorer, {0}, search).front().front();
     for (const int32_t id : best.tokens) std::cout << text.add(id);
   } else {
     SamplingOptions sampling;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "bundle/init_model.hpp"
 #include "config/config.hpp"
 #include "data/preprocess.hpp"
 
@@ -17,6 +18,7 @@ struct PreprocessOptions {
 void run_preprocess(const PreprocessOptions& options, const GlobalOptions& globals) {
   start_command(globals);
   const Config config = load_config(options.config, globals.overrides);
+  find_init_model(config);  // fine-tuning: the trained model's vocabularies must fit this config
   const auto start = std::chrono::steady_clock::now();
   const auto manifest = preprocess(config, options.force);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/model_options.hpp"
 #include "search/translator.hpp"
 #include "text/line_reader.hpp"
 
@@ -12,7 +13,8 @@ namespace nmt {
 namespace {
 
 struct TranslateOptions {
-  std::string model, checkpoint, input = "-", output = "-", attention_file, device = "cpu";
+  ModelOptions models;
+  std::string input = "-", output = "-", attention_file, device = "cpu";
   int64_t beam = 0, nbest = 1, batch_size = 0;
   bool scores = false, replace_unk = false;
 };
@@ -20,8 +22,8 @@ struct TranslateOptions {
 void run_translate(const TranslateOptions& options, const GlobalOptions& globals) {
   start_command(globals);
   const torch::Device device(options.device);
-  TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
-  const auto& decoding = model.config.decoding;
+  std::vector<TrainedModel> models = load_models(options.models, device, globals.overrides);
+  const auto& decoding = models.front().config.decoding;
   SearchOptions search = search_options(decoding);
   if (options.beam > 0) search.beam_size = options.beam;
   search.nbest = options.nbest;
@@ -29,7 +31,8 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
     throw std::runtime_error("--nbest " + std::to_string(search.nbest) + " needs --beam of at least that size");
   search.keep_attention = !options.attention_file.empty();
   const int64_t batch_size = options.batch_size > 0 ? options.batch_size : decoding.batch_size;
-  Translator translator(model, search, batch_size, options.replace_unk, device);
+  Translator translator(weighted_models(models, options.models), search, batch_size, options.replace_unk, device);
+  if (models.size() > 1) spdlog::info("ensemble of {} models; decoding settings from '{}'", models.size(), models.front().dir);
 
   std::ofstream file_out, attention_out;
   if (options.output != "-") {
@@ -77,7 +80,7 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
                index / std::max(seconds, 1e-9));
   if (translator.truncated_lines() > 0)
     spdlog::warn("{} input lines were longer than max_len {} and were truncated", translator.truncated_lines(),
-                 model.config.data.max_len);
+                 models.front().config.data.max_len);
 }
 
 }  // namespace
@@ -85,8 +88,7 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
 void setup_translate(CLI::App& app, GlobalOptions& globals) {
   auto options = std::make_shared<TranslateOptions>();
   auto* command = app.add_subcommand("translate", "translate text with a trained model (greedy or beam search)");
-  command->add_option("--model", options->model, "training directory")->required();
-  command->add_option("--checkpoint", options->checkpoint, "a specific checkpoint (default: best)");
+  add_model_options(*command, options->models, "training directory");
   command->add_option("--input", options->input, "input text, plain or .gz (default: stdin)");
   command->add_option("--output", options->output, "output file (default: stdout)");
   command->add_option("--beam", options->beam, "beam size (default: decoding.beam_size; 1 = greedy)")

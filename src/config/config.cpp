@@ -102,6 +102,8 @@ std::vector<Field> fields_of(Config& c) {
       {"training.lm_mode", &t.lm_mode, 0, 0, {"stream", "sentence"}},
       {"training.bptt", &t.bptt, 2, 1e6},
       {"training.bptt_jitter", &t.bptt_jitter, 0, 1e6},
+      {"training.init_from", &t.init_from},
+      {"training.init_checkpoint", &t.init_checkpoint},
       {"decoding.batch_size", &g.batch_size, 1, 1e6},
       {"decoding.beam_size", &g.beam_size, 1, 1000},
       {"decoding.length_penalty", &g.length_penalty, 0, 10},
@@ -269,6 +271,12 @@ void validate_combinations(const Config& c) {
   if (t.min_lr > t.lr && (t.lr_schedule == "plateau" || t.lr_schedule == "cosine"))
     throw ConfigError(c.source_path + ": key 'training.min_lr': the " + t.lr_schedule + " schedule decays from lr (" +
                       std::to_string(t.lr) + ") towards min_lr (" + std::to_string(t.min_lr) + "), which is above it");
+  if (!t.init_checkpoint.empty() && t.init_from.empty())
+    throw ConfigError(c.source_path + ": key 'training.init_checkpoint': names a checkpoint of training.init_from, "
+                      "which is not set");
+  if (!t.init_from.empty() && t.init_from == t.dir)
+    throw ConfigError(c.source_path + ": key 'training.init_from': '" + t.init_from +
+                      "' is training.dir itself; fine-tuning writes a new directory (use --resume to continue a run)");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
   if (c.task == "lm") {
@@ -360,7 +368,31 @@ std::string emit(const Config& config, const std::string& only_section) {
   out << root;
   return std::string(out.c_str()) + "\n";
 }
+
+std::string value_text(const Field& field) {
+  return std::visit(
+      [](auto* target) -> std::string {
+        using T = std::remove_pointer_t<decltype(target)>;
+        if constexpr (std::is_same_v<T, std::string>) return *target;
+        else if constexpr (std::is_same_v<T, bool>) return *target ? "true" : "false";
+        else if constexpr (std::is_same_v<T, double>) return shortest_repr(*target);
+        else return std::to_string(*target);
+      },
+      field.target);
+}
 }  // namespace
+
+std::vector<std::string> differing_settings(const Config& a, const Config& b, const std::string& section) {
+  Config copy_a = a, copy_b = b;
+  const auto fields_a = fields_of(copy_a), fields_b = fields_of(copy_b);
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < fields_a.size(); ++i) {
+    if (split_path(fields_a[i].path).front() != section) continue;
+    const std::string x = value_text(fields_a[i]), y = value_text(fields_b[i]);
+    if (x != y) lines.push_back(fields_a[i].path + ": '" + x + "' vs '" + y + "'");
+  }
+  return lines;
+}
 
 std::string dump_config(const Config& config) { return emit(config, ""); }
 std::string dump_section(const Config& config, const std::string& section) { return emit(config, section); }

@@ -95,6 +95,11 @@ struct TrainingConfig {
   std::string lm_mode = "stream";  // stream (truncated BPTT over one token stream) | sentence
   int64_t bptt = 128;              // stream: tokens per window
   double bptt_jitter = 0.0;        // stream: std-dev of the window length (AWD-LSTM style); 0 = fixed
+  // Fine-tuning: a trained model directory whose weights (and vocabularies) a new run starts
+  // from, with a fresh optimizer and schedule; init_checkpoint picks one of its checkpoints
+  // (default: its best, else its latest).
+  std::string init_from;
+  std::string init_checkpoint;
 };
 
 struct DecodingConfig {
@@ -123,6 +128,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 std::string dump_config(const Config& config);
 // YAML of one section, used to fingerprint preprocessed data.
 std::string dump_section(const Config& config, const std::string& section);
+// The keys of `section` whose values differ, one "key: 'a' vs 'b'" line each, in config order.
+std::vector<std::string> differing_settings(const Config& a, const Config& b, const std::string& section);
 // A section dumped by dump_section, re-emitted with the defaults of the keys it lacks: a dump
 // made before a key existed then equals today's dump of the same settings. Throws on bad YAML.
 std::string section_with_defaults(const std::string& section_yaml, const std::string& section);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "runtime/files.hpp"
+
 namespace nmt {
 
 std::vector<std::string> vocab_sides(const std::string& task) {
@@ -37,6 +39,15 @@ ParallelCorpus load_split(const std::string& dir, const std::string& split, cons
 
 Sequences load_text_split(const std::string& dir, const std::string& split, const Vocab& vocab) {
   return load_side(dir, split, "text", vocab);
+}
+
+void copy_vocabulary_files(const Config& config, const std::string& from_dir, const std::string& to_dir) {
+  // Through the atomic, checked writes: a full disk names the file and leaves no half copy.
+  for (const auto& side : vocab_sides(config.task)) {
+    write_text_atomically(vocab_path(to_dir, side), read_text_file(vocab_path(from_dir, side)));
+    if (config.data.tokenizer.type == "sentencepiece")
+      write_text_atomically(spm_path(to_dir, side), read_text_file(spm_path(from_dir, side)));
+  }
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const TokenizerConfig& config,

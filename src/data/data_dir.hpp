@@ -29,6 +29,10 @@ Vocabs load_vocabs(const std::string& dir, const std::string& task = "nmt");
 // A split's encoded files, every id checked against the vocabularies.
 ParallelCorpus load_split(const std::string& dir, const std::string& split, const Vocabs& vocabs);
 Sequences load_text_split(const std::string& dir, const std::string& split, const Vocab& vocab);
+// Copies the vocabularies (and SentencePiece models) of `config`'s task from one directory to
+// another: a preprocessed data directory into a model directory, or a trained model's into the
+// data directory of a fine-tuning run.
+void copy_vocabulary_files(const Config& config, const std::string& from_dir, const std::string& to_dir);
 // The tokenizer of one side ("src" or "tgt"), with its SentencePiece model from `dir` if used.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir, const TokenizerConfig& config, const std::string& side);
 

@@ -41,7 +41,7 @@ void require_file(const std::string& path, const std::string& key) {
   if (!fs::exists(path)) throw std::runtime_error("file not found: '" + path + "' (from config key '" + key + "')");
 }
 
-Tokenizers train_sentencepiece_models(const Config& config, const std::string& out_dir) {
+void train_sentencepiece_models(const Config& config, const std::string& out_dir) {
   const auto& data = config.data;
   if (data.vocab.shared) {
     train_side_sentencepiece({data.train.src, data.train.tgt}, out_dir, "src", data.tokenizer);
@@ -50,7 +50,6 @@ Tokenizers train_sentencepiece_models(const Config& config, const std::string& o
     train_side_sentencepiece({data.train.src}, out_dir, "src", data.tokenizer);
     train_side_sentencepiece({data.train.tgt}, out_dir, "tgt", data.tokenizer);
   }
-  return {load_tokenizer(out_dir, data.tokenizer, "src"), load_tokenizer(out_dir, data.tokenizer, "tgt")};
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -127,9 +126,12 @@ void check_existing_output(const std::string& dir, const std::string& hash, bool
 nlohmann::json encode_parallel_splits(const Config& config, const std::string& tmp_dir) {
   const auto& data = config.data;
   const bool has_test = !data.test.src.empty() || !data.test.tgt.empty();
-  Tokenizers tokenizers = data.tokenizer.type == "sentencepiece"
-                              ? train_sentencepiece_models(config, tmp_dir)
-                              : Tokenizers{make_tokenizer(data.tokenizer), make_tokenizer(data.tokenizer)};
+  const std::string& reused = config.training.init_from;
+  if (!reused.empty())
+    copy_vocabulary_files(config, reused, tmp_dir);
+  else if (data.tokenizer.type == "sentencepiece")
+    train_sentencepiece_models(config, tmp_dir);
+  const Tokenizers tokenizers{load_tokenizer(tmp_dir, data.tokenizer, "src"), load_tokenizer(tmp_dir, data.tokenizer, "tgt")};
   // One tokenization pass over train, in parallel blocks: each worker tokenizes and interns its
   // lines privately; between blocks new tokens get shared provisional ids. Provisional ids go to
   // scratch files, counts to the shared interners.
@@ -194,10 +196,13 @@ nlohmann::json encode_parallel_splits(const Config& config, const std::string& t
   if (kept == 0)
     throw std::runtime_error("the training set is empty after filtering ('" + data.train.src + "', " +
                              std::to_string(lines) + " lines read)");
-  Vocabs vocabs{Vocab::build(src_interner.counts(), data.vocab.min_freq, data.vocab.max_size),
-                Vocab::build(tgt_interner.counts(), data.vocab.min_freq, data.vocab.max_size)};
-  vocabs.src.save(vocab_path(tmp_dir, "src"));
-  vocabs.tgt.save(vocab_path(tmp_dir, "tgt"));
+  Vocabs vocabs = reused.empty() ? Vocabs{Vocab::build(src_interner.counts(), data.vocab.min_freq, data.vocab.max_size),
+                                           Vocab::build(tgt_interner.counts(), data.vocab.min_freq, data.vocab.max_size)}
+                                  : load_vocabs(tmp_dir);
+  if (reused.empty()) {
+    vocabs.src.save(vocab_path(tmp_dir, "src"));
+    vocabs.tgt.save(vocab_path(tmp_dir, "tgt"));
+  }
 
   nlohmann::json manifest = {{"vocab", {{"src", vocabs.src.size()}, {"tgt", vocabs.tgt.size()}, {"shared", data.vocab.shared}}}};
   {
@@ -244,8 +249,10 @@ void require_split_files(const Config& config) {
 }  // namespace
 
 std::string data_config_hash(const Config& config) {
-  const std::string data = dump_section(config, "data");
-  return fnv1a_hex(config.task == "nmt" ? data : data + "task: " + config.task);
+  std::string data = dump_section(config, "data");
+  if (config.task != "nmt") data += "task: " + config.task;
+  if (!config.training.init_from.empty()) data += "vocabularies: " + config.training.init_from;
+  return fnv1a_hex(data);
 }
 
 nlohmann::json preprocess(const Config& config, bool force) {
@@ -266,6 +273,12 @@ nlohmann::json preprocess(const Config& config, bool force) {
     manifest["tokenizer"] = config.data.tokenizer.type;
     manifest["lowercase"] = config.data.tokenizer.lowercase;
     manifest["max_len"] = config.data.max_len;
+    if (!config.training.init_from.empty()) {
+      manifest["vocab"]["from"] = config.training.init_from;
+      spdlog::info("encoded with the vocabularies{} of training.init_from '{}'; nothing was retrained",
+                   config.data.tokenizer.type == "sentencepiece" ? " and SentencePiece models" : "",
+                   config.training.init_from);
+    }
     write_text_atomically(tmp_dir + "/manifest.json", manifest.dump(2) + "\n");
     write_text_atomically(tmp_dir + "/config.yaml", dump_config(config));
 

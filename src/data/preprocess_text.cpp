@@ -44,7 +44,11 @@ nlohmann::json finish_split(SideWriter& writer, int64_t lines) {
 
 nlohmann::json encode_text_splits(const Config& config, const std::string& out_dir) {
   const auto& data = config.data;
-  if (data.tokenizer.type == "sentencepiece") train_side_sentencepiece({data.train.text}, out_dir, "text", data.tokenizer);
+  const std::string& reused = config.training.init_from;
+  if (!reused.empty())
+    copy_vocabulary_files(config, reused, out_dir);
+  else if (data.tokenizer.type == "sentencepiece")
+    train_side_sentencepiece({data.train.text}, out_dir, "text", data.tokenizer);
   const auto tokenizer = load_tokenizer(out_dir, data.tokenizer, "text");
 
   // One tokenization pass: provisional ids go to a scratch file, remapped once the vocabulary is known.
@@ -60,8 +64,9 @@ nlohmann::json encode_text_splits(const Config& config, const std::string& out_d
   if (train_tokens == 0)
     throw std::runtime_error("the training text '" + data.train.text + "' has no tokens (" +
                              std::to_string(train_lines) + " lines read)");
-  const Vocab vocab = Vocab::build(interner.counts(), data.vocab.min_freq, data.vocab.max_size);
-  vocab.save(vocab_path(out_dir, "text"));
+  const Vocab vocab = reused.empty() ? Vocab::build(interner.counts(), data.vocab.min_freq, data.vocab.max_size)
+                                     : load_vocabs(out_dir, "lm").tgt;
+  if (reused.empty()) vocab.save(vocab_path(out_dir, "text"));
 
   nlohmann::json manifest = {{"vocab", {{"text", vocab.size()}}}};
   {

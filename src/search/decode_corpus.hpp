@@ -8,7 +8,20 @@
 
 namespace nmt {
 
-// Empty source sentences get one empty hypothesis. Uses greedy search when beam_size is 1.
+// One model of an ensemble, with the sentences encoded by its own source vocabulary.
+struct DecodingMember {
+  Seq2Seq model;
+  const Sequences* src;
+  double weight = 1.0;
+};
+
+// Every member holds the same sentences; the first member's lengths sort the batches and set the
+// output length limit. A sentence empty for any member gets one empty hypothesis. Uses greedy
+// search when beam_size is 1.
+std::vector<std::vector<Hypothesis>> decode_sequences(std::vector<DecodingMember> members,
+                                                      const SearchOptions& options, int64_t batch_size,
+                                                      const torch::Device& device);
+// One model.
 std::vector<std::vector<Hypothesis>> decode_sequences(Seq2Seq& model, const Sequences& src,
                                                       const SearchOptions& options, int64_t batch_size,
                                                       const torch::Device& device);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "data/vocab.hpp"
 
 namespace nmt {
 namespace {
@@ -32,16 +31,16 @@ double gnmt_length_penalty(size_t length, double alpha) {
   return std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
 }
 
-std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, DecoderState state,
-                                                   const std::vector<int64_t>& src_len, const SearchOptions& options) {
+std::vector<std::vector<Hypothesis>> greedy_search(StepScorer& scorer, const std::vector<int64_t>& src_len,
+                                                   const SearchOptions& options) {
   const auto batch_size = static_cast<int64_t>(src_len.size());
   std::vector<Hypothesis> hypotheses(static_cast<size_t>(batch_size));
   std::vector<int64_t> active(static_cast<size_t>(batch_size));  // batch rows still decoding
   for (int64_t i = 0; i < batch_size; ++i) active[static_cast<size_t>(i)] = i;
-  auto previous = torch::full({batch_size}, options.start_token, torch::TensorOptions().dtype(torch::kInt64).device(state.device()));
+  auto previous = torch::full({batch_size}, options.start_token, torch::TensorOptions().dtype(torch::kInt64).device(scorer.device()));
   for (int64_t t = 0; !active.empty(); ++t) {
-    const auto out = step(state, previous);
-    const auto [best_logp, best_token] = torch::log_softmax(out.logits.to(torch::kFloat), -1).max(-1);
+    const auto out = scorer.step(previous);
+    const auto [best_logp, best_token] = out.log_probs.max(-1);
     const auto logp_host = best_logp.cpu(), token_host = best_token.cpu();
     const auto logp_cpu = logp_host.accessor<float, 1>();
     const auto token_cpu = token_host.accessor<int64_t, 1>();
@@ -61,7 +60,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, Dec
     if (still_active.size() != active.size() && !still_active.empty()) {
       // Finished sentences leave the batch, so later steps only pay for live ones.
       const auto index = torch::tensor(keep_rows, torch::kInt64).to(best_token.device());
-      state = state.select(index);
+      scorer.select(index, index);
       previous = best_token.index_select(0, index);
     } else {
       previous = best_token;
@@ -76,11 +75,11 @@ std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, Dec
   return results;
 }
 
-std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, DecoderState state,
-                                                 const std::vector<int64_t>& src_len, const SearchOptions& options) {
+std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, const std::vector<int64_t>& src_len,
+                                                 const SearchOptions& options) {
   const int64_t beam = options.beam_size;
   const auto batch_size = static_cast<int64_t>(src_len.size());
-  const auto device = state.device();
+  const auto device = scorer.device();
   const auto long_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
   struct Beam {
     std::vector<int32_t> tokens;
@@ -104,8 +103,8 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
   auto previous = torch::full({batch_size}, options.start_token, long_options);
   const size_t wanted = static_cast<size_t>(std::max(options.nbest, beam));
   for (int64_t t = 0; !active.empty(); ++t) {
-    const auto out = step(state, previous);
-    const auto logp = torch::log_softmax(out.logits.to(torch::kFloat), -1);  // (rows, V)
+    const auto out = scorer.step(previous);
+    const auto& logp = out.log_probs;  // (rows, V)
     const auto top = logp.topk(std::min<int64_t>(2 * beam, logp.size(1)), -1);
     const auto top_logp_cpu = std::get<0>(top).cpu(), top_token_cpu = std::get<1>(top).cpu();
     const auto top_logp = top_logp_cpu.accessor<float, 2>();
@@ -167,7 +166,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, Decod
     // Every row of a block holds its sentence's source, so the source side only moves when
     // sentences leave or blocks widen; each new row then takes its parent row's source.
     const auto parent_rows = torch::tensor(next_rows, long_options);
-    state = state.select(parent_rows, rows_moved ? parent_rows : torch::Tensor());
+    scorer.select(parent_rows, rows_moved ? parent_rows : torch::Tensor());
     width = beam;
     previous = torch::tensor(next_tokens, long_options);
   }

@@ -2,12 +2,11 @@
 #pragma once
 #include <torch/torch.h>
 
-#include <functional>
 #include <vector>
 
 #include "config/config.hpp"
-#include "data/vocab.hpp"
-#include "model/decoder.hpp"
+#include "data/special_tokens.hpp"
+#include "search/step_scorer.hpp"
 
 namespace nmt {
 
@@ -32,14 +31,13 @@ struct SearchOptions {
 // The search settings of a config's decoding section (beam_size, length penalty, length limits).
 SearchOptions search_options(const DecodingConfig& decoding);
 
-using StepFunction = std::function<DecoderOutput(DecoderState&, const torch::Tensor&)>;
-
-// `src_len` gives each sentence's source length (for max_len_a * len + b).
+// `scorer` starts with one row per sentence; the search advances and reorders it. `src_len`
+// gives each sentence's source length (for max_len_a * len + b).
 // Returns, per sentence, its best hypotheses (one for greedy, nbest for beam).
-std::vector<std::vector<Hypothesis>> greedy_search(const StepFunction& step, DecoderState state,
-                                                   const std::vector<int64_t>& src_len, const SearchOptions& options);
-std::vector<std::vector<Hypothesis>> beam_search(const StepFunction& step, DecoderState state,
-                                                 const std::vector<int64_t>& src_len, const SearchOptions& options);
+std::vector<std::vector<Hypothesis>> greedy_search(StepScorer& scorer, const std::vector<int64_t>& src_len,
+                                                   const SearchOptions& options);
+std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, const std::vector<int64_t>& src_len,
+                                                 const SearchOptions& options);
 double gnmt_length_penalty(size_t length, double alpha);
 
 }  // namespace nmt

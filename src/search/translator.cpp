@@ -1,37 +1,72 @@
 #include "search/translator.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "data/encode.hpp"
 #include "search/decode_corpus.hpp"
 
 namespace nmt {
+namespace {
 
-Translator::Translator(TrainedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk,
+void require_same_target_vocabulary(const TrainedModel& first, const TrainedModel& other) {
+  const Vocab &a = first.vocabs.tgt, &b = other.vocabs.tgt;
+  const auto common = static_cast<int32_t>(std::min(a.size(), b.size()));
+  int32_t id = 0;
+  while (id < common && a.token(id) == b.token(id)) ++id;
+  if (id == common && a.size() == b.size()) return;
+  std::string detail = std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " tokens";
+  if (id < common) detail += ", first difference at id " + std::to_string(id) + ": '" + a.token(id) + "' vs '" + b.token(id) + "'";
+  throw std::runtime_error("ensemble: models '" + first.dir + "' and '" + other.dir +
+                           "' have different target vocabularies (" + detail +
+                           "); an ensemble averages scores over one target vocabulary");
+}
+
+}  // namespace
+
+Translator::Translator(std::vector<WeightedModel> models, SearchOptions options, int64_t batch_size, bool replace_unk,
                        torch::Device device)
-    : model_(model), network_(model.translation_model()), options_(options), batch_size_(batch_size), replace_unk_(replace_unk), device_(device) {
+    : models_(std::move(models)), options_(options), batch_size_(batch_size), replace_unk_(replace_unk), device_(device) {
+  if (models_.empty()) throw std::runtime_error("no model to translate with");
+  for (const auto& member : models_) {
+    member.model->translation_model();  // throws for a language model, naming its directory
+    require_same_target_vocabulary(*models_.front().model, *member.model);
+    if (!(member.weight > 0) || !std::isfinite(member.weight))
+      throw std::runtime_error("ensemble: the weight of '" + member.model->dir + "' must be a positive number, not " +
+                               std::to_string(member.weight));
+  }
   options_.keep_attention |= replace_unk_;
 }
 
 std::vector<Translation> Translator::translate(const std::vector<std::string>& lines) {
-  const int64_t max_len = model_.config.data.max_len;
   std::vector<Translation> results(lines.size());
-  Sequences encoded;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    results[i].src_tokens = model_.src_tokenizer->tokenize(lines[i]);
-    if (static_cast<int64_t>(results[i].src_tokens.size()) > max_len) {
-      ++truncated_;
-      results[i].src_tokens.resize(static_cast<size_t>(max_len));
+  std::vector<Sequences> encoded(models_.size());
+  std::vector<bool> truncated(lines.size(), false);
+  for (size_t m = 0; m < models_.size(); ++m) {
+    const TrainedModel& model = *models_[m].model;
+    const int64_t max_len = model.config.data.max_len;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      auto tokens = model.src_tokenizer->tokenize(lines[i]);
+      if (static_cast<int64_t>(tokens.size()) > max_len) {
+        truncated[i] = true;
+        tokens.resize(static_cast<size_t>(max_len));
+      }
+      encoded[m].push_back(encode_source(tokens, model.vocabs.src, max_len));
+      if (m == 0) results[i].src_tokens = std::move(tokens);
     }
-    encoded.push_back(encode_source(results[i].src_tokens, model_.vocabs.src, max_len));
   }
-  const auto hypotheses = decode_sequences(network_, encoded, options_, batch_size_, device_);
+  truncated_ += std::count(truncated.begin(), truncated.end(), true);
+  std::vector<DecodingMember> members;
+  for (size_t m = 0; m < models_.size(); ++m)
+    members.push_back({models_[m].model->translation_model(), &encoded[m], models_[m].weight});
+  const auto hypotheses = decode_sequences(members, options_, batch_size_, device_);
+  const TrainedModel& first = *models_.front().model;
   for (size_t i = 0; i < lines.size(); ++i) {
     for (const auto& hypothesis : hypotheses[i]) {
       Translation::Candidate candidate;
       for (size_t t = 0; t < hypothesis.tokens.size(); ++t) {
         const int32_t id = hypothesis.tokens[t];
-        std::string token = model_.vocabs.tgt.token(id);
+        std::string token = first.vocabs.tgt.token(id);
         if (replace_unk_ && id == kUnk && t < hypothesis.attention.size() && !results[i].src_tokens.empty()) {
           const auto& weights = hypothesis.attention[t];
           const auto source = std::max_element(weights.begin(), weights.end()) - weights.begin();
@@ -39,7 +74,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
         }
         candidate.tokens.push_back(std::move(token));
       }
-      candidate.text = model_.tgt_tokenizer->detokenize(candidate.tokens);
+      candidate.text = first.tgt_tokenizer->detokenize(candidate.tokens);
       candidate.score = hypothesis.score;
       candidate.attention = hypothesis.attention;
       results[i].candidates.push_back(std::move(candidate));

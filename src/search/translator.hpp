@@ -1,4 +1,5 @@
-// Text in, text out: tokenize, encode, search, post-process (UNK replacement, detokenization).
+// Text in, text out: tokenize, encode, search, post-process (UNK replacement, detokenization),
+// with one model or an ensemble.
 #pragma once
 #include <string>
 #include <vector>
@@ -9,26 +10,36 @@
 namespace nmt {
 
 struct Translation {
-  std::vector<std::string> src_tokens;
+  std::vector<std::string> src_tokens;  // the first model's
   struct Candidate {
     std::string text;
     std::vector<std::string> tokens;
     double score = 0;
-    std::vector<std::vector<float>> attention;
+    std::vector<std::vector<float>> attention;  // the first model's, over src_tokens
   };
   std::vector<Candidate> candidates;  // best first
 };
 
+// A model of an ensemble and its weight.
+struct WeightedModel {
+  TrainedModel* model;
+  double weight = 1.0;
+};
+
 class Translator {
  public:
-  // Throws a clear error when `model` holds a language model.
-  Translator(TrainedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk, torch::Device device);
+  // Each model tokenizes and encodes the source its own way; all must be translation models
+  // with the same target vocabulary, else this throws naming the models and what differs. The
+  // first model detokenizes, and its source tokens are those UNK replacement copies from.
+  Translator(std::vector<WeightedModel> models, SearchOptions options, int64_t batch_size, bool replace_unk,
+             torch::Device device);
+  Translator(TrainedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk, torch::Device device)
+      : Translator({{&model, 1.0}}, options, batch_size, replace_unk, device) {}
   std::vector<Translation> translate(const std::vector<std::string>& lines);
   int64_t truncated_lines() const { return truncated_; }
 
  private:
-  TrainedModel& model_;
-  Seq2Seq network_;
+  std::vector<WeightedModel> models_;
   SearchOptions options_;
   int64_t batch_size_;
   bool replace_unk_;

@@ -9,8 +9,10 @@
 #include <sstream>
 
 #include "bundle/checkpoint.hpp"
+#include "bundle/init_model.hpp"
 #include "bundle/metrics_log.hpp"
 #include "bundle/model_dir.hpp"
+#include "data/data_dir.hpp"
 #include "model/seq2seq.hpp"
 #include "runtime/append_file.hpp"
 #include "runtime/files.hpp"
@@ -61,6 +63,7 @@ class Trainer {
   void prepare_directory();
   void resume();
   void restore(const std::string& path);
+  void initialize_from(const InitModel& init);
   double teacher_forcing_at(int64_t step) const;
   void train_step();
   void log_progress(int64_t total_steps);
@@ -80,6 +83,7 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<ParameterAverage> average_;  // with training.ema_decay
   CarriedState resumed_carried_state_;  // applied once the resumed epoch is planned
+  std::optional<InitModel> init_;  // training.init_from
   LrSchedule schedule_;
   Progress progress_;
   double lr_ = 0;
@@ -130,10 +134,12 @@ void Trainer::prepare_directory() {
   if (options_.resume) {
     // Vocabularies stay those of the original run; a changed data.dir is detected by hash below.
     const auto previous = load_config(model_config_path(dir_));
-    if (dump_section(previous, "model") != dump_section(config_, "model"))
-      throw std::runtime_error("cannot resume: the model config differs from the one in '" + dir_ +
-                               "/config.yaml':\nwas:\n" + dump_section(previous, "model") + "now:\n" +
-                               dump_section(config_, "model"));
+    if (const auto keys = differing_settings(previous, config_, "model"); !keys.empty()) {
+      std::string lines;
+      for (const auto& key : keys) lines += "\n  " + key;
+      throw std::runtime_error("cannot resume: the model section differs from the one in '" + model_config_path(dir_) +
+                               "' (was vs now):" + lines);
+    }
     if (previous.task != config_.task)
       throw std::runtime_error("cannot resume: '" + dir_ + "' holds a task '" + previous.task + "' model, the config says '" +
                                config_.task + "'");
@@ -142,7 +148,12 @@ void Trainer::prepare_directory() {
                                "' differs from the one this model was trained with");
     log_changed_settings(dump_config(previous), dump_config(config_));
   } else {
-    copy_vocabularies(config_, data_dir, dir_);
+    if (init_)
+      if (const auto side = differing_vocabulary(config_, data_dir, init_->dir))
+        throw std::runtime_error("training.init_from: the " + *side + " vocabulary in data.dir '" + data_dir +
+                                 "' is not the one of '" + init_->dir + "': run 'nmt preprocess' with this config, "
+                                 "which encodes the data with the trained model's vocabularies");
+    copy_vocabulary_files(config_, data_dir, dir_);
   }
   write_text_atomically(model_config_path(dir_), dump_config(config_));
 }
@@ -197,6 +208,14 @@ void Trainer::restore(const std::string& path) {
                  meta.value("threads", 0), torch::get_num_threads());
   spdlog::info("resumed from '{}' at step {}, epoch {}, batch {}", path, progress_.step, progress_.epoch + 1,
                progress_.position);
+}
+
+void Trainer::initialize_from(const InitModel& init) {
+  // The checkpoint's model weights are its weight average when it has one; its optimizer,
+  // schedule, step and early-stopping state stay behind.
+  const auto content = load_checkpoint(init.checkpoint, task_->module(), nullptr, model_identity(config_, init.dir));
+  spdlog::info("fine-tuning from '{}' (its step {}): fresh optimizer, schedule and step count", init.checkpoint,
+               content.meta.value("step", int64_t{0}));
 }
 
 void Trainer::resume() {
@@ -336,11 +355,14 @@ void Trainer::prune_checkpoints() {
 }
 
 int Trainer::run() {
+  init_ = find_init_model(config_);
   prepare_directory();
   LogFileMirror log_mirror(dir_ + "/train.log");
 
   torch::manual_seed(static_cast<uint64_t>(config_.training.seed));
   task_ = make_training_task(config_, dir_, device_);
+  // A resumed fine-tuning run takes its weights from its own checkpoint instead.
+  if (init_ && !(options_.resume && read_pointer(dir_, "latest"))) initialize_from(*init_);
   optimizer_ = make_optimizer(config_.training, task_->module().parameters());
   if (config_.training.ema_decay > 0)
     average_ = std::make_unique<ParameterAverage>(task_->module(), config_.training.ema_decay);

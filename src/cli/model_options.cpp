@@ -1,0 +1,57 @@
+#include "cli/model_options.hpp"
+
+#include <filesystem>
+
+#include "bundle/model_dir.hpp"
+
+namespace fs = std::filesystem;
+
+namespace nmt {
+namespace {
+
+// A checkpoint file names its model directory: the nearest folder above it with a config.yaml
+// (DIR/checkpoints/ckpt-N.pt, or an averaged file written next to the checkpoints).
+std::pair<std::string, std::string> model_and_checkpoint(const std::string& path) {
+  if (!fs::is_regular_file(path)) return {path, ""};
+  for (fs::path dir = fs::absolute(path).parent_path(); dir.has_relative_path(); dir = dir.parent_path())
+    if (fs::exists(model_config_path(dir.string()))) return {dir.string(), path};
+  throw std::runtime_error("--model '" + path + "': a checkpoint file must lie inside a model directory (none of the "
+                           "folders above it has a config.yaml)");
+}
+
+}  // namespace
+
+void add_model_options(CLI::App& command, ModelOptions& options, const std::string& model_help) {
+  command.add_option("--model", options.models,
+                     model_help + "; a checkpoint file inside one picks that checkpoint; repeat for an ensemble");
+  command.add_option("--weights", options.weights, "ensemble: one weight per --model (default: equal)")
+      ->check(CLI::PositiveNumber);
+  command.add_option("--checkpoint", options.checkpoint, "a specific checkpoint of the one --model (default: best)");
+}
+
+std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
+                                      const std::vector<std::string>& overrides) {
+  if (options.models.empty()) throw std::runtime_error("--model is required");
+  if (!options.checkpoint.empty() && options.models.size() > 1)
+    throw std::runtime_error("--checkpoint picks the checkpoint of a single --model; in an ensemble give each "
+                             "checkpoint file as a --model");
+  if (!options.weights.empty() && options.weights.size() != options.models.size())
+    throw std::runtime_error("--weights: " + std::to_string(options.weights.size()) + " weights for " +
+                             std::to_string(options.models.size()) + " models; give one per --model");
+  std::vector<TrainedModel> models;
+  for (const auto& path : options.models) {
+    auto [dir, checkpoint] = model_and_checkpoint(path);
+    if (checkpoint.empty()) checkpoint = options.checkpoint;
+    models.push_back(load_trained_model(dir, checkpoint, device, overrides));
+  }
+  return models;
+}
+
+std::vector<WeightedModel> weighted_models(std::vector<TrainedModel>& models, const ModelOptions& options) {
+  std::vector<WeightedModel> weighted;
+  for (size_t i = 0; i < models.size(); ++i)
+    weighted.push_back({&models[i], options.weights.empty() ? 1.0 : options.weights[i]});
+  return weighted;
+}
+
+}  // namespace nmt

@@ -1,0 +1,27 @@
+// The model options of the commands that decode (translate, evaluate): one --model, or several
+// for an ensemble, each a model directory or one of its checkpoint files, with --weights.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bundle/trained_model.hpp"
+#include "search/translator.hpp"
+
+namespace nmt {
+
+struct ModelOptions {
+  std::vector<std::string> models;
+  std::vector<double> weights;  // empty: equal weights
+  std::string checkpoint;       // one model only
+};
+
+void add_model_options(CLI::App& command, ModelOptions& options, const std::string& model_help);
+// Loads every --model (decoding settings and --set overrides apply to each).
+std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
+                                      const std::vector<std::string>& overrides);
+// The loaded models with their --weights, for the Translator.
+std::vector<WeightedModel> weighted_models(std::vector<TrainedModel>& models, const ModelOptions& options);
+
+}  // namespace nmt
