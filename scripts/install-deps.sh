@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
-  libsentencepiece-dev sentencepiece zlib1g-dev libicu-dev libzip-dev
+  libsentencepiece-dev sentencepiece zlib1g-dev libicu-dev libzip-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev
   libopenblas0-openmp libopenblas-openmp-dev
   python3 gzip

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   nmt::setup_translate(app, globals);
   nmt::setup_evaluate(app, globals);
   nmt::setup_generate(app, globals);
+  nmt::setup_serve(app, globals);
   nmt::setup_average(app, globals);
   nmt::setup_report(app, globals);
   nmt::setup_info(app, globals);

@@ -7,10 +7,7 @@
 namespace fs = std::filesystem;
 
 namespace nmt {
-namespace {
 
-// A checkpoint file names its model directory: the nearest folder above it with a config.yaml
-// (DIR/checkpoints/ckpt-N.pt, or an averaged file written next to the checkpoints).
 std::pair<std::string, std::string> model_and_checkpoint(const std::string& path) {
   if (!fs::is_regular_file(path)) return {path, ""};
   for (fs::path dir = fs::absolute(path).parent_path(); dir.has_relative_path(); dir = dir.parent_path())
@@ -18,8 +15,6 @@ std::pair<std::string, std::string> model_and_checkpoint(const std::string& path
   throw std::runtime_error("--model '" + path + "': a checkpoint file must lie inside a model directory (none of the "
                            "folders above it has a config.yaml)");
 }
-
-}  // namespace
 
 void add_model_options(CLI::App& command, ModelOptions& options, const std::string& model_help) {
   command.add_option("--model", options.models,

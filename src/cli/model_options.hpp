@@ -17,6 +17,9 @@ struct ModelOptions {
   std::string checkpoint;       // one model only
 };
 
+// A --model: a directory, or a checkpoint file inside one, which names its directory (the nearest
+// folder above it with a config.yaml). Returns the directory and the checkpoint (empty: default).
+std::pair<std::string, std::string> model_and_checkpoint(const std::string& path);
 void add_model_options(CLI::App& command, ModelOptions& options, const std::string& model_help);
 // Loads every --model (decoding settings and --set overrides apply to each).
 std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,

@@ -32,6 +32,7 @@ std::vector<Field> fields_of(Config& c) {
   auto& m = c.model;
   auto& t = c.training;
   auto& g = c.decoding;
+  auto& v = c.serve;
   return {
       {"task", &c.task, 0, 0, {"nmt", "lm"}},
       {"data.train.src", &d.train.src},
@@ -53,6 +54,8 @@ std::vector<Field> fields_of(Config& c) {
       {"data.vocab.shared", &d.vocab.shared},
       {"data.max_len", &d.max_len, 3, 1e6},
       {"data.drop_long", &d.drop_long},
+      {"data.src_lang", &d.src_lang},
+      {"data.tgt_lang", &d.tgt_lang},
       {"model.cell", &m.cell, 0, 0, {"rnn", "gru", "lstm"}},
       {"model.emb_size", &m.emb_size, 1, 1e6},
       {"model.enc_hidden", &m.enc_hidden, 1, 1e6},
@@ -109,6 +112,17 @@ std::vector<Field> fields_of(Config& c) {
       {"decoding.length_penalty", &g.length_penalty, 0, 10},
       {"decoding.max_len_a", &g.max_len_a, 0, 100},
       {"decoding.max_len_b", &g.max_len_b, 0, 1e6},
+      {"serve.host", &v.host},
+      {"serve.port", &v.port, 0, 65535},
+      {"serve.threads", &v.threads, 1, 1024},
+      {"serve.max_batch", &v.max_batch, 1, 1e5},
+      {"serve.max_wait_ms", &v.max_wait_ms, 0, 1e4},
+      {"serve.queue_limit", &v.queue_limit, 1, 1e6},
+      {"serve.timeout_seconds", &v.timeout_seconds, 0.001, 1e5},
+      {"serve.char_limit", &v.char_limit, 1, 1e9},
+      {"serve.sentence_limit", &v.sentence_limit, 1, 1e6},
+      {"serve.api_keys_file", &v.api_keys_file},
+      {"serve.cors_origin", &v.cors_origin},
   };
 }
 

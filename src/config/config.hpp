@@ -33,6 +33,10 @@ struct DataConfig {
   VocabConfig vocab;
   int64_t max_len = 100;
   bool drop_long = false;  // drop over-long training pairs instead of truncating
+  // Language codes (ISO 639-1, e.g. "de"), for `nmt serve`; empty: taken from the training files'
+  // last extension (train.de.gz -> de). Labels only: they do not change the encoded data.
+  std::string src_lang;
+  std::string tgt_lang;
 };
 
 struct ModelConfig {
@@ -110,12 +114,28 @@ struct DecodingConfig {
   int64_t max_len_b = 10;
 };
 
+// `nmt serve`: the HTTP translation server.
+struct ServeConfig {
+  std::string host = "127.0.0.1";
+  int64_t port = 5000;             // LibreTranslate's; 0 = any free port (logged)
+  int64_t threads = 16;            // HTTP worker threads
+  int64_t max_batch = 32;          // sentences decoded together
+  double max_wait_ms = 5;          // how long the first queued request waits for company
+  int64_t queue_limit = 64;        // requests waiting for the model; beyond: 503
+  double timeout_seconds = 30;     // a request's deadline, queueing included; past it: 504
+  int64_t char_limit = 5000;       // characters of one request (all of q); beyond: 413
+  int64_t sentence_limit = 128;    // lines of one request; beyond: 413
+  std::string api_keys_file;       // one key per line; empty: no key needed
+  std::string cors_origin = "*";   // Access-Control-Allow-Origin; empty: no CORS headers
+};
+
 struct Config {
   std::string task = "nmt";  // nmt | lm
   DataConfig data;
   ModelConfig model;
   TrainingConfig training;
   DecodingConfig decoding;
+  ServeConfig serve;
   std::string source_path;  // file it was read from, for messages
 };
 

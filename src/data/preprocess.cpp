@@ -249,7 +249,10 @@ void require_split_files(const Config& config) {
 }  // namespace
 
 std::string data_config_hash(const Config& config) {
-  std::string data = dump_section(config, "data");
+  Config unlabelled = config;  // language codes are labels: they leave the encoded data as it is
+  unlabelled.data.src_lang.clear();
+  unlabelled.data.tgt_lang.clear();
+  std::string data = dump_section(unlabelled, "data");
   if (config.task != "nmt") data += "task: " + config.task;
   if (!config.training.init_from.empty()) data += "vocabularies: " + config.training.init_from;
   return fnv1a_hex(data);
