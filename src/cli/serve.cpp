@@ -54,6 +54,7 @@ class StopSignals {
 };
 
 void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
+  StopSignals signals;  // first: threads started later (OpenMP's too) inherit the blocked signals
   start_command(globals);
   if (options.models.models.empty()) throw std::runtime_error("--model is required");
   // The first model's config: its serve section (and --set serve.*), languages and decoding.
@@ -69,7 +70,6 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   if (!options.source.empty()) languages.source = options.source;
   if (!options.target.empty()) languages.target = options.target;
 
-  StopSignals signals;
   TranslationServer server(serve, languages, read_api_keys(serve.api_keys_file));
   const int port = server.bind();
   spdlog::info("serving {} to {} on http://{}:{}/ (loading the model)", languages.source, languages.target, serve.host,
