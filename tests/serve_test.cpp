@@ -201,6 +201,15 @@ const ToyModel& toy_model() {
   return model;
 }
 
+// The first candidate of sentence `index` in `nmt translate --nbest` output.
+std::string best_of_nbest(const std::string& nbest, size_t index) {
+  std::istringstream lines(nbest);
+  const std::string prefix = std::to_string(index) + " ||| ";
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size(), line.rfind(" ||| ") - prefix.size());
+  return "";
+}
+
 std::vector<std::string> model_args(const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args{"--model", toy_model().config.training.dir, "--port", "0"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -227,15 +236,7 @@ TEST(Serve, AnswersLibreTranslateRequestsAsNmtTranslateTranslates) {
   // Alternatives come from beam search: the best is the 3-best list's first.
   const auto with_alternatives = post(client, {{"q", model.sources[2]}, {"alternatives", 2}});
   EXPECT_EQ(with_alternatives["alternatives"].size(), 2u);
-  std::istringstream nbest(model.nbest[0]);
-  std::string first_of_sentence_2;
-  for (std::string line; std::getline(nbest, line);)
-    if (line.rfind("2 ||| ", 0) == 0) {
-      first_of_sentence_2 = line;
-      break;
-    }
-  EXPECT_EQ(first_of_sentence_2.rfind("2 ||| " + with_alternatives["translatedText"].get<std::string>() + " ||| ", 0), 0u)
-      << first_of_sentence_2;
+  EXPECT_EQ(with_alternatives["translatedText"], best_of_nbest(model.nbest[0], 2)) << model.nbest[0];
   // Form fields.
   const auto form = client.Post("/translate", "q=" + httplib::detail::encode_query_param(model.sources[3]) + "&source=svo&target=sov",
                                 "application/x-www-form-urlencoded");
@@ -454,4 +455,25 @@ TEST(ServeInProcess, LoadingIs503AndAModelErrorIsA500WithoutItsText) {
   server.stop();
   http.join();
   server.drain();
+}
+
+TEST(ServeInABrowser, ThePageTranslatesASentenceInHeadlessChromiumWithNoConsoleErrors) {
+  // Debian's chromium, chromium-driver and python3-selenium (scripts/install-deps.sh): nothing is downloaded.
+  for (const char* tool : {"/usr/bin/chromium", "/usr/bin/chromedriver"})
+    if (access(tool, X_OK) != 0) GTEST_SKIP() << tool << " is not installed (scripts/install-deps.sh installs it)";
+  const auto& model = toy_model();
+  ServerProcess server(model_args());
+  const int port = server.wait_until_ready();
+  ASSERT_GT(port, 0) << server.output();
+  const std::string screenshot = test::scratch_dir("serve-browser") + "/page.png";
+  std::string output;
+  const int status = test::run_command("/usr/bin/python3 " + test::source_path("tests/browser/page_test.py") +
+                                           " http://127.0.0.1:" + std::to_string(port) + "/ '" + model.sources[0] +
+                                           "' " + screenshot, &output);
+  ASSERT_EQ(status, 0) << output;
+  const auto last_line = output.substr(output.rfind('{'));
+  // The page asks for alternatives, so the search is the beam of `--beam 3 --nbest 3`.
+  EXPECT_EQ(nlohmann::json::parse(last_line)["translation"], best_of_nbest(model.nbest[0], 0)) << output;
+  EXPECT_GT(std::filesystem::file_size(screenshot), 1000u);
+  EXPECT_EQ(server.stop(SIGTERM, 10s), 0) << server.output();
 }
