@@ -118,7 +118,9 @@ struct DecodingConfig {
 struct ServeConfig {
   std::string host = "127.0.0.1";
   int64_t port = 5000;             // LibreTranslate's; 0 = any free port (logged)
-  int64_t threads = 16;            // HTTP worker threads
+  // HTTP worker threads: each holds one keep-alive connection, so more clients than this wait for
+  // a free worker instead of getting an answer (or a 503) at once.
+  int64_t threads = 256;
   int64_t max_batch = 32;          // sentences decoded together
   double max_wait_ms = 5;          // how long the first queued request waits for company
   int64_t queue_limit = 64;        // requests waiting for the model; beyond: 503
