@@ -146,6 +146,22 @@ def main():
     report({"what": "nmt translate, one median sentence alone", "ms": alone * 1000})
 
     server = Server(args.model, args.server_core, ["serve.queue_limit=%d" % args.queue_limit])
+    try:
+        measure_server(server, args, sentences, sentences_file, expected, file_seconds, report)
+    except BaseException:
+        server.process.kill()
+        raise
+    report({"what": "server peak RSS", "mb": server.peak_rss_mb(), "exit": server.stop()})
+
+    print("\n| connections | requests/s | share of translate's sentences/s | p50 ms | p90 ms | p99 ms | non-2xx |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        if "connections" in r and "statuses" not in r:
+            print("| %d | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d |" % (r["connections"], r["requests_per_s"],
+                  100 * r["share_of_translate"], r["p50_ms"], r["p90_ms"], r["p99_ms"], r["non_2xx"]))
+
+
+def measure_server(server, args, sentences, sentences_file, expected, file_seconds, report):
     # Every sentence once, from up to 32 clients at a time: does batching with others change any?
     answers = [None] * len(sentences)
     clients = min(32, args.queue_limit)
@@ -182,14 +198,6 @@ def main():
                 raise
             time.sleep(0.1)
     report(record)
-    report({"what": "server peak RSS", "mb": server.peak_rss_mb(), "exit": server.stop()})
-
-    print("\n| connections | requests/s | share of translate's sentences/s | p50 ms | p90 ms | p99 ms | non-2xx |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in results:
-        if "connections" in r and "statuses" not in r:
-            print("| %d | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d |" % (r["connections"], r["requests_per_s"],
-                  100 * r["share_of_translate"], r["p50_ms"], r["p90_ms"], r["p99_ms"], r["non_2xx"]))
 
 
 if __name__ == "__main__":
