@@ -41,7 +41,7 @@ TEST(TranslateRequest, AcceptsLibreTranslateRequests) {
   EXPECT_TRUE(request.batch);
   EXPECT_EQ(request.alternatives, 2);
   EXPECT_EQ(request.api_key, "k");
-  EXPECT_EQ(request.lines(), (std::vector<std::string>{"a", "", "b", "c"}));
+  EXPECT_EQ(request.lines, (std::vector<std::string>{"a", "", "b", "c"}));
   // Form fields, as LibreTranslate's own page and curl -d send them.
   request = parse_translate_request(
       request_body("", "application/x-www-form-urlencoded", {{"q", "Hallo"}, {"source", "de"}, {"target", "en"}}), kPair, {});

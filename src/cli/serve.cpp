@@ -2,8 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <filesystem>
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include "bundle/model_dir.hpp"
@@ -81,16 +81,15 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
     const torch::Device device(options.device);
     models = load_models(options.models, device, globals.overrides);
     const SearchOptions defaults = search_options(models.front().config.decoding);
-    auto weighted = weighted_models(models, options.models);
-    const int64_t batch_size = serve.max_batch;
-    server.start_translating([weighted, defaults, batch_size, device](const std::vector<std::string>& lines,
-                                                                       const DecodeOptions& decode) {
+    // Checks the ensemble once; the model thread alone uses it.
+    auto translator = std::make_shared<Translator>(weighted_models(models, options.models), defaults, serve.max_batch,
+                                                   false, device);
+    server.start_translating([translator, defaults](const std::vector<std::string>& lines, const DecodeOptions& decode) {
       SearchOptions search = defaults;
       search.beam_size = std::max(decode.beam_size, defaults.beam_size);
       search.nbest = decode.nbest;
       search.keep_attention = decode.attention;
-      Translator translator(weighted, search, batch_size, false, device);
-      return translator.translate(lines);
+      return translator->translate(lines, search);
     });
   } catch (...) {
     server.stop();

@@ -35,10 +35,10 @@ Translator::Translator(std::vector<WeightedModel> models, SearchOptions options,
       throw std::runtime_error("ensemble: the weight of '" + member.model->dir + "' must be a positive number, not " +
                                std::to_string(member.weight));
   }
-  options_.keep_attention |= replace_unk_;
 }
 
-std::vector<Translation> Translator::translate(const std::vector<std::string>& lines) {
+std::vector<Translation> Translator::translate(const std::vector<std::string>& lines, SearchOptions options) {
+  options.keep_attention |= replace_unk_;
   std::vector<Translation> results(lines.size());
   std::vector<Sequences> encoded(models_.size());
   std::vector<bool> truncated(lines.size(), false);
@@ -59,7 +59,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
   std::vector<DecodingMember> members;
   for (size_t m = 0; m < models_.size(); ++m)
     members.push_back({models_[m].model->translation_model(), &encoded[m], models_[m].weight});
-  const auto hypotheses = decode_sequences(members, options_, batch_size_, device_);
+  const auto hypotheses = decode_sequences(members, options, batch_size_, device_);
   const TrainedModel& first = *models_.front().model;
   for (size_t i = 0; i < lines.size(); ++i) {
     for (const auto& hypothesis : hypotheses[i]) {

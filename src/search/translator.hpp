@@ -35,7 +35,9 @@ class Translator {
              torch::Device device);
   Translator(TrainedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk, torch::Device device)
       : Translator({{&model, 1.0}}, options, batch_size, replace_unk, device) {}
-  std::vector<Translation> translate(const std::vector<std::string>& lines);
+  std::vector<Translation> translate(const std::vector<std::string>& lines) { return translate(lines, options_); }
+  // With other search options for these lines (the server's per-request beam and candidates).
+  std::vector<Translation> translate(const std::vector<std::string>& lines, SearchOptions options);
   int64_t truncated_lines() const { return truncated_; }
 
  private:

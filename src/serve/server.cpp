@@ -55,6 +55,10 @@ std::string status_text(int status) {
   }
 }
 
+// The largest body accepted: a JSON body of char_limit characters, all escaped as \uXXXX, plus
+// the other fields.
+size_t max_body_bytes(const ServeConfig& config) { return static_cast<size_t>(config.char_limit) * 6 + 65536; }
+
 int64_t best_tokens(const std::vector<Translation>& translations) {
   int64_t tokens = 0;
   for (const auto& translation : translations) tokens += static_cast<int64_t>(translation.candidates.front().tokens.size());
@@ -85,8 +89,7 @@ TranslationServer::TranslationServer(ServeConfig config, LanguagePair languages,
   http_->set_keep_alive_max_count(1000);
   http_->set_read_timeout(5, 0);   // bounds slow clients
   http_->set_write_timeout(5, 0);
-  // A JSON body of char_limit characters, all escaped as \uXXXX, plus the other fields.
-  http_->set_payload_max_length(static_cast<size_t>(config_.char_limit) * 6 + 65536);
+  http_->set_payload_max_length(max_body_bytes(config_));
   add_routes();
 }
 
@@ -96,7 +99,7 @@ TranslationServer::~TranslationServer() {
 }
 
 void TranslationServer::add_routes() {
-  const size_t max_body = static_cast<size_t>(config_.char_limit) * 6 + 65536;
+  const size_t max_body = max_body_bytes(config_);
   // Before the body is read: what cpp-httplib 0.11.4 would otherwise read without its payload
   // limit (chunked or compressed bodies), and bodies that are too large or of unknown length.
   http_->set_pre_routing_handler([max_body](const httplib::Request& req, httplib::Response& res) {
@@ -200,7 +203,7 @@ void TranslationServer::add_routes() {
           arrived + std::chrono::duration_cast<ServeClock::duration>(std::chrono::duration<double>(config_.timeout_seconds));
       std::future<std::vector<Translation>> result;
       try {
-        result = batcher_->submit(request.lines(), options, deadline);
+        result = batcher_->submit(request.lines, options, deadline);
       } catch (const QueueFull& e) {
         throw ApiError(503, e.what());
       }

@@ -40,13 +40,6 @@ std::string string_field(const nlohmann::json& body, const char* name, const std
 
 }  // namespace
 
-std::vector<std::string> TranslateRequest::lines() const {
-  std::vector<std::string> all;
-  for (const auto& text : texts)
-    for (auto& line : split_lines(text)) all.push_back(std::move(line));
-  return all;
-}
-
 nlohmann::json request_body(const std::string& body, const std::string& content_type,
                             const std::multimap<std::string, std::string>& form_fields) {
   if (find_invalid_utf8(body) != std::string::npos) throw ApiError(400, "the request body is not valid UTF-8");
@@ -113,9 +106,13 @@ TranslateRequest parse_translate_request(const nlohmann::json& body, const Langu
   if (static_cast<int64_t>(characters) > limits.char_limit)
     throw ApiError(413, "Invalid request: request (" + std::to_string(characters) + ") exceeds text limit (" +
                             std::to_string(limits.char_limit) + ")");
-  const size_t lines = request.lines().size();
-  if (static_cast<int64_t>(lines) > limits.sentence_limit)
-    throw ApiError(413, "Invalid request: " + std::to_string(lines) + " lines exceed the limit of " +
+  for (const auto& text : request.texts) {
+    auto lines = split_lines(text);
+    request.line_counts.push_back(lines.size());
+    for (auto& line : lines) request.lines.push_back(std::move(line));
+  }
+  if (static_cast<int64_t>(request.lines.size()) > limits.sentence_limit)
+    throw ApiError(413, "Invalid request: " + std::to_string(request.lines.size()) + " lines exceed the limit of " +
                             std::to_string(limits.sentence_limit));
   return request;
 }
@@ -124,8 +121,7 @@ nlohmann::json translate_response(const TranslateRequest& request, const std::ve
   nlohmann::json translated = nlohmann::json::array(), alternatives = nlohmann::json::array(),
                  details = nlohmann::json::array();
   size_t next = 0;
-  for (const auto& text : request.texts) {
-    const size_t count = split_lines(text).size();
+  for (const size_t count : request.line_counts) {
     std::vector<std::vector<std::string>> candidates(static_cast<size_t>(request.alternatives) + 1);
     nlohmann::json text_details = nlohmann::json::array();
     for (size_t i = next; i < next + count; ++i) {

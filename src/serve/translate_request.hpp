@@ -25,8 +25,8 @@ struct TranslateRequest {
   int64_t alternatives = 0;        // more candidates per text, from beam search
   bool details = false;            // nmt's addition: scores, tokens and attention per line
   std::string api_key;
-  // Every line of every text, in order: what the model translates.
-  std::vector<std::string> lines() const;
+  std::vector<std::string> lines;  // every line of every text, in order: what the model translates
+  std::vector<size_t> line_counts;  // lines per text
 };
 
 // Throws ApiError 400 for malformed JSON, wrong types, invalid UTF-8, another language pair or a
@@ -36,7 +36,7 @@ TranslateRequest parse_translate_request(const nlohmann::json& body, const Langu
 // The JSON body of a request, or its form fields as one; throws ApiError 400.
 nlohmann::json request_body(const std::string& body, const std::string& content_type,
                             const std::multimap<std::string, std::string>& form_fields);
-// `line_translations` holds one Translation per line of request.lines().
+// `line_translations` holds one Translation per line of request.lines.
 nlohmann::json translate_response(const TranslateRequest& request, const std::vector<Translation>& line_translations);
 
 }  // namespace nmt
