@@ -120,11 +120,11 @@ TEST(TruncatedBptt, GradientsStopAtTheWindowBoundaryWhileTheStateCarries) {
   auto& model = dynamic_cast<LanguageModelImpl&>(task->module());
   const Vocab vocab = Vocab::load(dir + "/data/vocab.text.tsv");
   ASSERT_EQ(task->start_epoch(0), 3);  // 11 predictions: windows of 4, 4, 3
-  task->loss(0, 1.0);
+  task->loss(task->examples(0, 0, 1), 1.0);
   const auto carried = task->carried_state().at("h").clone(), carried_cell = task->carried_state().at("c").clone();
   EXPECT_GT(carried.abs().sum().item<double>(), 0.0);
   model.zero_grad();
-  const auto second = task->loss(1, 1.0);
+  const auto second = task->loss(task->examples(1, 0, 1), 1.0);
   second.sum.backward();
   const auto grad = model.decoder()->named_parameters()["embedding.weight"].grad();
   for (const char* only_in_first_window : {"a", "b", "c"})

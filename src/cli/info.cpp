@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "cli/commands.hpp"
+#include "distributed/process_group.hpp"
 #include "runtime/environment.hpp"
 
 namespace nmt {
@@ -39,7 +40,11 @@ void setup_info(CLI::App& app, GlobalOptions& globals) {
               << "CPU best core:  " << preferred_openblas_core() << "\n"
               << "OMP_WAIT_POLICY " << (std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "(unset)")
               << "\n"
-              << "CUDA:           " << (torch::cuda::is_available() ? "available" : "not available") << "\n";
+              << "CUDA:           " << (torch::cuda::is_available() ? "available" : "not available") << "\n"
+              << "distributed:    "
+              << (distributed_backends().empty() ? "not built in (one process only; needs libgloo-dev)"
+                                                 : "c10d, backends " + distributed_backends())
+              << "\n";
     std::cout << "GEMM 512^3:     " << gemm_gflops() << " GFLOP/s\n";
   });
 }

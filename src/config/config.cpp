@@ -33,6 +33,7 @@ std::vector<Field> fields_of(Config& c) {
   auto& t = c.training;
   auto& g = c.decoding;
   auto& v = c.serve;
+  auto& p = c.distributed;
   return {
       {"task", &c.task, 0, 0, {"nmt", "lm"}},
       {"data.train.src", &d.train.src},
@@ -107,6 +108,7 @@ std::vector<Field> fields_of(Config& c) {
       {"training.bptt_jitter", &t.bptt_jitter, 0, 1e6},
       {"training.init_from", &t.init_from},
       {"training.init_checkpoint", &t.init_checkpoint},
+      {"training.accumulate", &t.accumulate, 1, 1024},
       {"decoding.batch_size", &g.batch_size, 1, 1e6},
       {"decoding.beam_size", &g.beam_size, 1, 1000},
       {"decoding.length_penalty", &g.length_penalty, 0, 10},
@@ -123,6 +125,12 @@ std::vector<Field> fields_of(Config& c) {
       {"serve.sentence_limit", &v.sentence_limit, 1, 1e6},
       {"serve.api_keys_file", &v.api_keys_file},
       {"serve.cors_origin", &v.cors_origin},
+      {"distributed.backend", &p.backend, 0, 0, {"auto", "gloo", "nccl"}},
+      {"distributed.timeout_seconds", &p.timeout_seconds, 1, 1e6},
+      {"distributed.rendezvous_timeout_seconds", &p.rendezvous_timeout_seconds, 1, 1e6},
+      {"distributed.checkpoint_timeout_seconds", &p.checkpoint_timeout_seconds, 1, 1e7},
+      {"distributed.interface", &p.interface},
+      {"distributed.bucket_mb", &p.bucket_mb, 0.01, 1e5},
   };
 }
 
@@ -293,6 +301,9 @@ void validate_combinations(const Config& c) {
                       "' is training.dir itself; fine-tuning writes a new directory (use --resume to continue a run)");
   if (m.input_feeding && m.attention == "none")
     throw ConfigError(c.source_path + ": key 'model.input_feeding': needs an attention type other than none");
+  if (c.task == "lm" && t.lm_mode == "stream" && t.accumulate > 1)
+    throw ConfigError(c.source_path + ": key 'training.accumulate': a stream language model carries its hidden state "
+                      "across windows, so its batch is one piece; use lm_mode sentence or accumulate 1");
   if (c.task == "lm") {
     if (m.attention != "none")
       throw ConfigError(c.source_path + ": key 'model.attention': a language model (task: lm) has no attention; use none");

@@ -104,6 +104,22 @@ struct TrainingConfig {
   // (default: its best, else its latest).
   std::string init_from;
   std::string init_checkpoint;
+  // Gradient accumulation: each process's share of a batch runs as this many micro-batches,
+  // summed into one update (fairseq's --update-freq): the same step in less memory.
+  int64_t accumulate = 1;
+};
+
+// Data-parallel training on c10d (several processes; see docs/DISTRIBUTED.md).
+struct DistributedConfig {
+  std::string backend = "auto";  // auto (nccl on CUDA when built in, else gloo) | gloo | nccl
+  // A collective that a peer does not join within this time fails every rank (c10d's own
+  // default is 30 minutes of silence).
+  double timeout_seconds = 300;
+  double rendezvous_timeout_seconds = 300;  // for all ranks to join at start
+  // How long the other ranks wait for rank 0 to validate and write a checkpoint.
+  double checkpoint_timeout_seconds = 3600;
+  std::string interface;  // network interface for Gloo (GLOO_SOCKET_IFNAME); empty: by address
+  double bucket_mb = 16;  // gradients are summed in flat buckets of this size
 };
 
 struct DecodingConfig {
@@ -138,6 +154,7 @@ struct Config {
   TrainingConfig training;
   DecodingConfig decoding;
   ServeConfig serve;
+  DistributedConfig distributed;
   std::string source_path;  // file it was read from, for messages
 };
 

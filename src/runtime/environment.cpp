@@ -78,7 +78,16 @@ bool keep_freed_memory_in_heap() {
 int configure_threads(int requested) {
   // All cores by default: measured fastest for nmt (docs/PERFORMANCE.md), with GOMP's default
   // wait policy. OMP_WAIT_POLICY=PASSIVE made 2 threads 2.5x slower here, so it is left alone.
-  const int threads = requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Several processes per machine (torchrun, nmt's launcher) share the cores: OMP_NUM_THREADS
+  // when set, as PyTorch reads it, else an equal share per LOCAL_WORLD_SIZE.
+  int threads = requested;
+  if (threads <= 0)
+    if (const char* omp = std::getenv("OMP_NUM_THREADS")) threads = std::atoi(omp);
+  if (threads <= 0) {
+    const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
+    const int processes = local_world ? std::max(1, std::atoi(local_world)) : 1;
+    threads = std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) / processes);
+  }
   torch::set_num_threads(threads);
   return threads;
 }

@@ -58,14 +58,28 @@ class StreamLmTask : public LmTask {
     return static_cast<int64_t>(windows_.size());
   }
 
-  BatchLoss loss(int64_t position, double /*teacher_forcing*/) override {
-    const int64_t begin = window_starts_[static_cast<size_t>(position)];
+  // One window over all streams is one example: the carried state ties the streams' rows to it
+  // (the config refuses training.accumulate > 1 and the trainer more than one process).
+  std::vector<int64_t> example_costs(int64_t position) const override {
+    return {train_.target_tokens(window_starts_[static_cast<size_t>(position)], windows_[static_cast<size_t>(position)])};
+  }
+
+  Batch examples(int64_t position, size_t begin, size_t end) override {
+    if (begin != 0 || end != 1) throw std::logic_error("a stream LM window is not divided");
+    const int64_t start = window_starts_[static_cast<size_t>(position)];
     const int64_t length = windows_[static_cast<size_t>(position)];
-    const auto [inputs, targets] = train_.window(begin, length);
+    const auto [inputs, targets] = train_.window(start, length);
+    Batch batch;
+    batch.tgt_in = inputs.to(device_);
+    batch.tgt_out = targets.to(device_);
+    batch.target_tokens = train_.target_tokens(start, length);
+    return batch;
+  }
+
+  BatchLoss loss(const Batch& batch, double /*teacher_forcing*/) override {
     state_ = state_.detached();  // gradients stop at the window boundary; the values carry on
-    const auto logits = model_->forward(state_, inputs.to(device_));
-    return {token_loss_sum(logits, targets.to(device_), config_.training.label_smoothing),
-            train_.target_tokens(begin, length)};
+    const auto logits = model_->forward(state_, batch.tgt_in);
+    return {token_loss_sum(logits, batch.tgt_out, config_.training.label_smoothing), batch.target_tokens};
   }
 
   nlohmann::json validate() override { return report(stream_loss(model_, valid_, config_.training.bptt, device_)); }
@@ -104,8 +118,17 @@ class SentenceLmTask : public LmTask {
     return static_cast<int64_t>(batches_.size());
   }
 
-  BatchLoss loss(int64_t position, double /*teacher_forcing*/) override {
-    const Batch batch = collate_targets(train_, batches_[static_cast<size_t>(position)]).to(device_);
+  std::vector<int64_t> example_costs(int64_t position) const override {
+    std::vector<int64_t> costs;
+    for (const int64_t i : batches_[static_cast<size_t>(position)]) costs.push_back(train_.length(static_cast<size_t>(i)));
+    return costs;
+  }
+
+  Batch examples(int64_t position, size_t begin, size_t end) override {
+    return collate_targets(train_, slice_of(batches_[static_cast<size_t>(position)], begin, end)).to(device_);
+  }
+
+  BatchLoss loss(const Batch& batch, double /*teacher_forcing*/) override {
     return {sentence_batch_loss(model_, batch, config_.training.label_smoothing), batch.target_tokens};
   }
 

@@ -43,8 +43,18 @@ class NmtTask : public TrainingTask {
     return static_cast<int64_t>(batches_.size());
   }
 
-  BatchLoss loss(int64_t position, double teacher_forcing) override {
-    const Batch batch = collate(train_.src, &train_.tgt, batches_[static_cast<size_t>(position)]).to(device_);
+  std::vector<int64_t> example_costs(int64_t position) const override {
+    std::vector<int64_t> costs;
+    for (const int64_t i : batches_[static_cast<size_t>(position)])
+      costs.push_back(train_.src.length(static_cast<size_t>(i)) + train_.tgt.length(static_cast<size_t>(i)));
+    return costs;
+  }
+
+  Batch examples(int64_t position, size_t begin, size_t end) override {
+    return collate(train_.src, &train_.tgt, slice_of(batches_[static_cast<size_t>(position)], begin, end)).to(device_);
+  }
+
+  BatchLoss loss(const Batch& batch, double teacher_forcing) override {
     const auto logits = model_->forward(batch, teacher_forcing);
     return {token_loss_sum(logits, batch.tgt_out, config_.training.label_smoothing), batch.target_tokens};
   }

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <sstream>
 
 #include "bundle/checkpoint.hpp"
@@ -13,6 +15,9 @@
 #include "bundle/metrics_log.hpp"
 #include "bundle/model_dir.hpp"
 #include "data/data_dir.hpp"
+#include "distributed/process_group.hpp"
+#include "distributed/shard.hpp"
+#include "distributed/world.hpp"
 #include "model/seq2seq.hpp"
 #include "runtime/append_file.hpp"
 #include "runtime/files.hpp"
@@ -54,6 +59,19 @@ struct Progress {
   double seconds_before_run = 0;  // training wall time of earlier runs that this one resumed
 };
 
+// This rank's part of one batch: its shard, cut into training.accumulate micro-batches.
+struct StepPlan {
+  std::vector<Batch> pieces;  // empty pieces left out: a shard may be empty
+  int64_t tokens = 0;         // target tokens of this rank's pieces
+};
+
+// What all ranks agree on before a step, from one small allreduce.
+struct StepAgreement {
+  int64_t tokens = 0;    // target tokens of the whole batch: the gradient's divisor
+  int stop_signal = 0;   // a SIGINT/SIGTERM that reached any rank
+  bool budget_spent = false;  // rank 0's clock decides training.max_minutes
+};
+
 class Trainer {
  public:
   Trainer(const Config& config, const TrainOptions& options);
@@ -64,8 +82,14 @@ class Trainer {
   void resume();
   void restore(const std::string& path);
   void initialize_from(const InitModel& init);
+  void check_same_setup();
+  void root_first(const std::string& key, const std::function<void()>& work);
+  void check_parameters_agree(const char* when);
   double teacher_forcing_at(int64_t step) const;
-  void train_step();
+  StepPlan plan_step();
+  StepAgreement agree_on_step(int64_t tokens);
+  void train_step(const StepPlan& plan, int64_t batch_tokens);
+  torch::Tensor sum_gradients(const torch::Tensor& loss_sum);
   void log_progress(int64_t total_steps);
   void validate_and_checkpoint();
   void checkpoint(std::optional<double> metric);
@@ -79,6 +103,9 @@ class Trainer {
   TrainOptions options_;
   std::string dir_;
   torch::Device device_;
+  World world_;
+  std::unique_ptr<ProcessGroup> group_;
+  torch::Tensor flat_gradients_;  // reused every step: [gradients | loss sum | gradient-defined flags]
   std::unique_ptr<TrainingTask> task_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<ParameterAverage> average_;  // with training.ema_decay
@@ -91,6 +118,9 @@ class Trainer {
   // Loss accumulates on the device between log lines: no per-step host sync.
   torch::Tensor window_loss_;
   int64_t window_tokens_ = 0, window_steps_ = 0;
+  // Data-parallel only: seconds of the window spent agreeing on steps (waiting for the slowest
+  // rank included) and summing gradients (copies and allreduce).
+  double window_agree_seconds_ = 0, window_sum_seconds_ = 0;
   Clock::time_point window_start_, run_start_;
   ProgressBar bar_;
   double last_loss_ = 0;
@@ -102,18 +132,40 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
       options_(options),
       dir_(config.training.dir),
       device_(pick_device(config.training.device)),
+      world_(world_from_environment()),
       schedule_(config.training),
       lr_(config.training.lr) {}
 
-// Logs each line of the resolved config that differs between the original run and this one.
-void log_changed_settings(const std::string& before, const std::string& after) {
+struct SettingChange {
+  std::string section, before, after;  // section header, and the line in each dump
+};
+
+std::string trimmed(const std::string& line) { return line.substr(std::min(line.size(), line.find_first_not_of(' '))); }
+
+// The lines that differ between two dumps of resolved config (or of anything line by line).
+std::vector<SettingChange> changed_settings(const std::string& before, const std::string& after) {
   std::istringstream old_lines(before), new_lines(after);
-  std::string section_old, section_new, old_line, new_line;
-  while (std::getline(old_lines, old_line) && std::getline(new_lines, new_line)) {
-    if (!old_line.empty() && old_line[0] != ' ') section_old = old_line;
-    if (old_line != new_line)
-      spdlog::info("resuming with a changed setting in {} '{}' (was '{}')", section_old, new_line, old_line);
+  std::string section, old_line, new_line;
+  std::vector<SettingChange> changes;
+  while (true) {
+    const bool more_old = static_cast<bool>(std::getline(old_lines, old_line));
+    const bool more_new = static_cast<bool>(std::getline(new_lines, new_line));
+    if (!more_old && !more_new) break;
+    if (!more_old || !more_new) {
+      changes.push_back({"", more_old ? trimmed(old_line) : "(end)", more_new ? trimmed(new_line) : "(end)"});
+      break;
+    }
+    if (!old_line.empty() && old_line[0] != ' ') section = old_line;
+    if (old_line != new_line) changes.push_back({section, trimmed(old_line), trimmed(new_line)});
   }
+  return changes;
+}
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
 void Trainer::prepare_directory() {
@@ -146,7 +198,8 @@ void Trainer::prepare_directory() {
     if (const auto side = differing_vocabulary(config_, data_dir, dir_))
       throw std::runtime_error("cannot resume: the " + *side + " vocabulary in '" + data_dir +
                                "' differs from the one this model was trained with");
-    log_changed_settings(dump_config(previous), dump_config(config_));
+    for (const auto& change : changed_settings(dump_config(previous), dump_config(config_)))
+      spdlog::info("resuming with a changed setting in {} '{}' (was '{}')", change.section, change.after, change.before);
   } else {
     if (init_)
       if (const auto side = differing_vocabulary(config_, data_dir, init_->dir))
@@ -171,6 +224,7 @@ nlohmann::json Trainer::meta() const {
   meta["training_seconds"] = training_seconds();
   meta["schedule"] = schedule_.state();
   meta["threads"] = torch::get_num_threads();
+  meta["world_size"] = world_.size;
   if (average_) meta["average_updates"] = average_->updates();
   return meta;
 }
@@ -203,7 +257,11 @@ void Trainer::restore(const std::string& path) {
                              e.what() + ")");
   }
   restore_cpu_rng_state(content.rng_state);
-  if (meta.value("threads", 0) != torch::get_num_threads())
+  if (const int written_by = meta.value("world_size", 1); written_by != world_.size)
+    spdlog::warn("checkpoint was written by {} process{}, now {}: training continues from the same data position, "
+                 "but not bit-identically to an uninterrupted run",
+                 written_by, written_by == 1 ? "" : "es", world_.size);
+  else if (meta.value("threads", 0) != torch::get_num_threads())
     spdlog::warn("checkpoint was written with {} threads, now {}: losses may differ in the last bits",
                  meta.value("threads", 0), torch::get_num_threads());
   spdlog::info("resumed from '{}' at step {}, epoch {}, batch {}", path, progress_.step, progress_.epoch + 1,
@@ -218,6 +276,78 @@ void Trainer::initialize_from(const InitModel& init) {
                content.meta.value("step", int64_t{0}));
 }
 
+void Trainer::root_first(const std::string& key, const std::function<void()>& work) {
+  // Rank 0 does `work`; the others go on once it has, or stop with its error.
+  if (!group_->is_root()) {
+    const std::string error = group_->await(key, config_.distributed.checkpoint_timeout_seconds, "waiting for rank 0");
+    if (!error.empty()) throw std::runtime_error("rank 0 failed: " + error);
+    return;
+  }
+  try {
+    work();
+  } catch (const std::exception& e) {
+    group_->publish(key, e.what(), ProcessGroup::Delivery::confirmed);
+    throw;
+  }
+  group_->publish(key, "");
+}
+
+void Trainer::check_same_setup() {
+  // Rank 0's resolved config and data vocabularies are the reference; a rank that differs says
+  // how, and every rank stops.
+  std::string setup = dump_config(config_);
+  for (const auto& side : vocab_sides(config_.task)) {
+    const std::string path = vocab_path(config_.data.dir, side);
+    setup += "vocabulary " + side + ": " + (fs::exists(path) ? fnv1a_hex(read_text_file(path)) : "missing") + "\n";
+  }
+  if (group_->is_root()) group_->publish("setup", setup);
+  const std::string reference =
+      group_->is_root() ? setup : group_->await("setup", config_.distributed.rendezvous_timeout_seconds, "reading rank 0's setup");
+  std::string difference;
+  for (const auto& change : changed_settings(reference, setup))
+    difference += fmt::format("{}{} '{}' where rank 0 has '{}'", difference.empty() ? "" : "; ",
+                              change.section.empty() ? "" : change.section, change.after, change.before);
+  if (!difference.empty()) group_->publish("setup/" + std::to_string(world_.rank), difference);
+  auto differs = torch::zeros({world_.size}, torch::kLong);
+  differs[world_.rank] = difference.empty() ? 0 : 1;
+  group_->allreduce(differs, ProcessGroup::Op::sum, "comparing the ranks' configs");
+  if (differs.sum().item<int64_t>() == 0) return;
+  if (!group_->is_root())
+    throw std::runtime_error(difference.empty() ? "another rank's config or vocabularies differ from rank 0's (rank 0 names them)"
+                                                : "this rank's config or vocabularies differ from rank 0's: " + difference);
+  std::string report;
+  for (int rank = 1; rank < world_.size; ++rank)
+    if (differs[rank].item<int64_t>())
+      report += fmt::format("\n  rank {}: {}", rank,
+                            group_->await("setup/" + std::to_string(rank), 10, "reading a rank's config difference"));
+  throw std::runtime_error("the ranks' configs or vocabularies differ from rank 0's (" + config_.source_path + "):" + report);
+}
+
+void Trainer::check_parameters_agree(const char* when) {
+  if (!world_.distributed()) return;
+  uint64_t hash = 1469598103934665603ULL;
+  int64_t count = 0;
+  for (const auto& parameter : task_->module().parameters()) {
+    const auto values = parameter.detach().to(torch::kCPU).contiguous();
+    const auto* bytes = static_cast<const unsigned char*>(values.data_ptr());
+    for (size_t i = 0; i < values.nbytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
+    count += parameter.numel();
+  }
+  const int64_t signed_hash = static_cast<int64_t>(hash >> 1);
+  auto low = torch::tensor({count, signed_hash}), high = low.clone();
+  group_->allreduce(low, ProcessGroup::Op::min, "comparing parameters");
+  group_->allreduce(high, ProcessGroup::Op::max, "comparing parameters");
+  if (low.equal(high)) {
+    spdlog::info("the {} ranks' parameters agree {}", world_.size, when);
+    return;
+  }
+  group_->fail("comparing parameters",
+                 low[0].item<int64_t>() != high[0].item<int64_t>()
+                     ? fmt::format("the ranks' models differ in size ({} to {} parameters) {}", low[0].item<int64_t>(),
+                                   high[0].item<int64_t>(), when)
+                     : fmt::format("the ranks' parameters no longer agree {}", when));
+}
+
 void Trainer::resume() {
   std::string path = options_.resume_from;
   if (path.empty()) {
@@ -225,12 +355,13 @@ void Trainer::resume() {
     if (!latest) {
       // Killed before its first checkpoint: the directory holds the config and vocabularies only.
       spdlog::info("--resume: '{}' has no checkpoint yet; starting from step 0", dir_);
-      drop_metrics_after(metrics_path(dir_), 0);
+      if (group_->is_root()) drop_metrics_after(metrics_path(dir_), 0);
       return;
     }
     path = *latest;
   }
   restore(path);
+  if (!group_->is_root()) return;
   if (const int64_t dropped = drop_metrics_after(metrics_path(dir_), progress_.step))
     spdlog::info("dropped {} metrics records written after step {} by the interrupted run", dropped, progress_.step);
 }
@@ -253,23 +384,117 @@ double Trainer::teacher_forcing_at(int64_t step) const {
   return t.teacher_forcing + fraction * (t.teacher_forcing_min - t.teacher_forcing);
 }
 
-void Trainer::train_step() {
+StepPlan Trainer::plan_step() {
+  const std::vector<int64_t> costs = task_->example_costs(progress_.position);
+  const auto [begin, end] = shard_range(costs, group_->rank(), group_->size());
+  const std::vector<int64_t> shard(costs.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   costs.begin() + static_cast<std::ptrdiff_t>(end));
+  const int pieces = static_cast<int>(config_.training.accumulate);
+  StepPlan plan;
+  for (int piece = 0; piece < pieces; ++piece) {
+    const auto [piece_begin, piece_end] = shard_range(shard, piece, pieces);
+    if (piece_begin == piece_end) continue;
+    plan.pieces.push_back(task_->examples(progress_.position, begin + piece_begin, begin + piece_end));
+    plan.tokens += plan.pieces.back().target_tokens;
+  }
+  return plan;
+}
+
+StepAgreement Trainer::agree_on_step(int64_t tokens) {
+  // [batch tokens, rank 0's budget verdict, one stop-signal slot per rank]: one allreduce.
+  auto meta = torch::zeros({2 + group_->size()}, torch::kLong);
+  auto* values = meta.data_ptr<int64_t>();
+  values[0] = tokens;
+  values[1] = group_->is_root() && time_budget_spent();
+  values[2 + group_->rank()] = stop_signal();
+  const auto start = Clock::now();
+  group_->allreduce(meta, ProcessGroup::Op::sum, "agreeing on the next step");
+  window_agree_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+  StepAgreement agreed{values[0], 0, values[1] != 0};
+  for (int rank = 0; rank < group_->size() && !agreed.stop_signal; ++rank)
+    agreed.stop_signal = static_cast<int>(values[2 + rank]);
+  return agreed;
+}
+
+void Trainer::train_step(const StepPlan& plan, int64_t batch_tokens) {
   auto& model = task_->module();
   for (auto& parameter : model.parameters()) parameter.mutable_grad() = torch::Tensor();  // freed, not zero-filled
-  const BatchLoss loss = task_->loss(progress_.position, teacher_forcing_at(progress_.step));
-  (loss.sum / static_cast<double>(std::max<int64_t>(1, loss.tokens))).backward();
+  // Dropout differs between ranks and depends on nothing but (seed, step, rank): a resume with
+  // the same world size needs no random state.
+  if (world_.distributed())
+    torch::manual_seed(splitmix64(splitmix64(static_cast<uint64_t>(config_.training.seed) ^
+                                             static_cast<uint64_t>(progress_.step)) + static_cast<uint64_t>(world_.rank)));
+  const double teacher_forcing = teacher_forcing_at(progress_.step);
+  const double divisor = static_cast<double>(std::max<int64_t>(1, batch_tokens));
+  torch::Tensor loss_sum;
+  for (const Batch& piece : plan.pieces) {
+    const BatchLoss loss = task_->loss(piece, teacher_forcing);
+    (loss.sum / divisor).backward();
+    loss_sum = loss_sum.defined() ? loss_sum + loss.sum.detach() : loss.sum.detach().clone();
+  }
+  if (!loss_sum.defined()) loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
+  if (world_.distributed()) {
+    const auto start = Clock::now();
+    loss_sum = sum_gradients(loss_sum);
+    window_sum_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+  }
   if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config_.training.clip_norm);
   lr_ = schedule_.lr_at(progress_.step + 1, training_seconds());
   set_learning_rate(*optimizer_, lr_);
   optimizer_->step();
   if (average_) average_->update();
-  window_loss_ = window_loss_.defined() ? window_loss_ + loss.sum.detach() : loss.sum.detach().clone();
-  window_tokens_ += loss.tokens;
+  window_loss_ = window_loss_.defined() ? window_loss_ + loss_sum : loss_sum;
+  window_tokens_ += batch_tokens;
   ++window_steps_;
   ++progress_.step;
 }
 
-void Trainer::write_metrics(const nlohmann::json& record) { metrics_->append(record.dump() + "\n"); }
+torch::Tensor Trainer::sum_gradients(const torch::Tensor& loss_sum) {
+  // One flat buffer in parameter order: the gradients, this rank's loss sum, and per parameter
+  // whether it has a gradient (one that no rank has stays undefined, as in one process). Buckets
+  // are sent as soon as they are filled, so copying overlaps with sending.
+  const auto parameters = task_->module().parameters();
+  int64_t total = 0;
+  for (const auto& parameter : parameters) total += parameter.numel();
+  const int64_t size = total + 1 + static_cast<int64_t>(parameters.size());
+  if (!flat_gradients_.defined() || flat_gradients_.numel() != size)
+    flat_gradients_ = torch::empty({size}, parameters.front().options());
+  const int64_t bucket = std::max<int64_t>(1, static_cast<int64_t>(config_.distributed.bucket_mb * (1 << 20) / 4));
+  torch::NoGradGuard no_grad;
+  int64_t offset = 0, bucket_start = 0;
+  auto flags = flat_gradients_.narrow(0, total + 1, static_cast<int64_t>(parameters.size()));
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    const auto& parameter = parameters[i];
+    auto slot = flat_gradients_.narrow(0, offset, parameter.numel());
+    const bool defined = parameter.grad().defined();
+    if (defined) slot.view_as(parameter).copy_(parameter.grad());
+    else slot.zero_();
+    flags[static_cast<int64_t>(i)].fill_(defined ? 1.0 : 0.0);
+    offset += parameter.numel();
+    if (offset - bucket_start >= bucket) {
+      group_->start_sum(flat_gradients_.narrow(0, bucket_start, offset - bucket_start));
+      bucket_start = offset;
+    }
+  }
+  flat_gradients_[total].copy_(loss_sum);
+  group_->start_sum(flat_gradients_.narrow(0, bucket_start, size - bucket_start));
+  group_->wait_for_sums("summing gradients");
+  offset = 0;
+  const auto defined_anywhere = flags.cpu();
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    auto parameter = parameters[i];
+    if (defined_anywhere[static_cast<int64_t>(i)].item<float>() > 0)
+      parameter.mutable_grad() = flat_gradients_.narrow(0, offset, parameter.numel()).view_as(parameter);
+    else
+      parameter.mutable_grad() = torch::Tensor();
+    offset += parameter.numel();
+  }
+  return flat_gradients_[total].clone();
+}
+
+void Trainer::write_metrics(const nlohmann::json& record) {
+  if (metrics_) metrics_->append(record.dump() + "\n");
+}
 
 void Trainer::log_progress(int64_t total_steps) {
   bar_.clear();
@@ -285,9 +510,15 @@ void Trainer::log_progress(int64_t total_steps) {
                progress_.epoch + 1, progress_.step, total_steps > 0 ? "/" + std::to_string(total_steps) : "", loss,
                std::exp(std::min(loss, 100.0)), lr_, tokens_per_second, format_duration(elapsed),
                total_steps > 0 ? format_duration(eta) : "?");
-  write_metrics({{"type", "train"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}, {"loss", loss},
-                 {"ppl", std::exp(std::min(loss, 100.0))}, {"lr", lr_}, {"tokens", window_tokens_}, {"seconds", seconds},
-                 {"tokens_per_sec", tokens_per_second}, {"elapsed", elapsed}});
+  nlohmann::json record = {{"type", "train"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}, {"loss", loss},
+                           {"ppl", std::exp(std::min(loss, 100.0))}, {"lr", lr_}, {"tokens", window_tokens_},
+                           {"seconds", seconds}, {"tokens_per_sec", tokens_per_second}, {"elapsed", elapsed}};
+  if (world_.distributed()) {
+    record["agree_seconds"] = window_agree_seconds_;
+    record["gradient_sum_seconds"] = window_sum_seconds_;
+    window_agree_seconds_ = window_sum_seconds_ = 0;
+  }
+  write_metrics(record);
   window_loss_ = torch::Tensor();
   window_tokens_ = window_steps_ = 0;
   window_start_ = Clock::now();
@@ -296,16 +527,27 @@ void Trainer::log_progress(int64_t total_steps) {
 
 void Trainer::validate_and_checkpoint() {
   bar_.clear();
-  const AveragedWeightsScope averaged(average_.get());
   const auto start = Clock::now();
-  nlohmann::json record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}};
-  record.update(task_->validate());
-  record["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
-  const std::string metric_name = config_.training.early_stopping_metric;
-  if (!record.contains(metric_name))
-    throw std::runtime_error("training.early_stopping_metric is '" + metric_name + "' but training.valid_bleu is 0");
-  const double value = record[metric_name].get<double>();
-  const double lower_is_better = (metric_name == "bleu" || metric_name == "chrf") ? -value : value;
+  // Rank 0 validates and checkpoints while the others wait for its verdict in the store (not in
+  // a collective, so a slow validation or disk cannot trip the group's time-out); every rank
+  // then takes the same decisions from the same number.
+  double lower_is_better = 0;
+  nlohmann::json record;
+  if (group_->is_root()) {
+    const AveragedWeightsScope averaged(average_.get());
+    record = {{"type", "valid"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}};
+    record.update(task_->validate());
+    record["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
+    const std::string metric_name = config_.training.early_stopping_metric;
+    if (!record.contains(metric_name))
+      throw std::runtime_error("training.early_stopping_metric is '" + metric_name + "' but training.valid_bleu is 0");
+    const double value = record[metric_name].get<double>();
+    lower_is_better = (metric_name == "bleu" || metric_name == "chrf") ? -value : value;
+  }
+  const std::string key = "valid/" + std::to_string(progress_.step);
+  if (!group_->is_root())
+    lower_is_better = std::stod(group_->await(key, config_.distributed.checkpoint_timeout_seconds,
+                                              "waiting for rank 0's validation and checkpoint"));
   const bool improved = lower_is_better < progress_.best_metric;
   if (improved) {
     progress_.best_metric = lower_is_better;
@@ -313,17 +555,21 @@ void Trainer::validate_and_checkpoint() {
   } else {
     ++progress_.bad_validations;
   }
-  if (schedule_.on_validation(lower_is_better)) spdlog::info("validation plateau: learning rate decayed");
-  record["best"] = improved;
-  write_metrics(record);
-  spdlog::info("validation step {} | loss {:.4f} ppl {:.2f}{}{}{}", progress_.step, record["loss"].get<double>(),
-               record["ppl"].get<double>(),
-               record.contains("bpc") ? fmt::format(" bpc {:.4f}", record["bpc"].get<double>()) : "",
-               record.contains("bleu") ? fmt::format(" | BLEU {:.2f} chrF {:.2f}", record["bleu"].get<double>(),
-                                                     record["chrf"].get<double>())
-                                       : "",
-               improved ? " | new best" : "");
+  if (schedule_.on_validation(lower_is_better) && group_->is_root()) spdlog::info("validation plateau: learning rate decayed");
+  if (group_->is_root()) {
+    record["best"] = improved;
+    write_metrics(record);
+    spdlog::info("validation step {} | loss {:.4f} ppl {:.2f}{}{}{}", progress_.step, record["loss"].get<double>(),
+                 record["ppl"].get<double>(),
+                 record.contains("bpc") ? fmt::format(" bpc {:.4f}", record["bpc"].get<double>()) : "",
+                 record.contains("bleu") ? fmt::format(" | BLEU {:.2f} chrF {:.2f}", record["bleu"].get<double>(),
+                                                       record["chrf"].get<double>())
+                                         : "",
+                 improved ? " | new best" : "");
+  }
   checkpoint(lower_is_better);
+  if (group_->is_root()) group_->publish(key, fmt::format("{:.17g}", lower_is_better));
+  check_parameters_agree("after validation");
   longest_validation_seconds_ =
       std::max(longest_validation_seconds_, std::chrono::duration<double>(Clock::now() - start).count());
 }
@@ -336,6 +582,7 @@ void Trainer::checkpoint(std::optional<double> metric) {
     if (static_cast<int64_t>(progress_.best_checkpoints.size()) > std::max<int64_t>(1, config_.training.keep_best))
       progress_.best_checkpoints.pop_back();
   }
+  if (!group_->is_root()) return;  // every rank keeps the bookkeeping; rank 0 alone writes
   const AveragedWeightsScope averaged(average_.get());
   save_checkpoint(path, task_->module(), optimizer_.get(), meta(), task_->carried_state(),
                   average_ ? average_->live_weights() : NamedTensors{});
@@ -355,9 +602,21 @@ void Trainer::prune_checkpoints() {
 }
 
 int Trainer::run() {
+  group_ = std::make_unique<ProcessGroup>(world_, config_.distributed, device_);
+  if (world_.distributed()) {
+    // Rank 0 alone writes logs, metrics and checkpoints; the others speak only of trouble.
+    spdlog::set_pattern(fmt::format("[%Y-%m-%d %H:%M:%S] [rank {}] [%^%l%$] %v", world_.rank));
+    if (!group_->is_root() && spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
+    if (config_.task == "lm" && config_.training.lm_mode == "stream")
+      throw std::runtime_error("training.lm_mode stream carries one hidden state across all streams, so it trains on "
+                               "one process; use lm_mode sentence to train a language model on several");
+    spdlog::info("data-parallel training: {}", group_->describe());
+    check_same_setup();
+  }
   init_ = find_init_model(config_);
-  prepare_directory();
-  LogFileMirror log_mirror(dir_ + "/train.log");
+  root_first("prepared", [this] { prepare_directory(); });
+  std::optional<LogFileMirror> log_mirror;
+  if (group_->is_root()) log_mirror.emplace(dir_ + "/train.log");
 
   torch::manual_seed(static_cast<uint64_t>(config_.training.seed));
   task_ = make_training_task(config_, dir_, device_);
@@ -367,7 +626,8 @@ int Trainer::run() {
   if (config_.training.ema_decay > 0)
     average_ = std::make_unique<ParameterAverage>(task_->module(), config_.training.ema_decay);
   if (options_.resume) resume();
-  metrics_ = std::make_unique<AppendFile>(metrics_path(dir_));
+  check_parameters_agree("at the start");
+  if (group_->is_root()) metrics_ = std::make_unique<AppendFile>(metrics_path(dir_));
   spdlog::info("model: {} parameters, {}, device {}", count_parameters(task_->module()), task_->describe(),
                device_.str());
 
@@ -389,18 +649,34 @@ int Trainer::run() {
         finished = true;
         break;
       }
-      if (time_budget_spent()) {
+      group_->set_step(progress_.step);
+      const StepPlan plan = plan_step();
+      const StepAgreement agreed = agree_on_step(plan.tokens);
+      if (agreed.stop_signal) {
+        // Every rank stops before the same step; rank 0 writes the one checkpoint, and the
+        // others wait for it so that no launcher kills rank 0 while it writes.
+        bar_.clear();
+        checkpoint(std::nullopt);
+        const std::string key = "stopped/" + std::to_string(progress_.step);
+        if (group_->is_root()) group_->publish(key, "", ProcessGroup::Delivery::confirmed);
+        else group_->await(key, config_.distributed.checkpoint_timeout_seconds, "waiting for rank 0's checkpoint");
+        spdlog::warn("stopped by signal {} at step {}; checkpoint written, resume with --resume", agreed.stop_signal,
+                     progress_.step);
+        return 128 + agreed.stop_signal;
+      }
+      if (agreed.budget_spent) {
         spdlog::info("training.max_minutes ({}) reached at step {}", t.max_minutes, progress_.step);
         finished = true;
         break;
       }
-      train_step();
+      train_step(plan, agreed.tokens);
       ++progress_.position;
-      log_mirror.check();
-      bar_.update(progress_.step, total_steps,
-                  fmt::format("epoch {} step {} | loss {:.3f} | {:.0f} tok/s", progress_.epoch + 1, progress_.step,
-                              last_loss_,
-                              window_tokens_ / std::max(1e-9, std::chrono::duration<double>(Clock::now() - window_start_).count())));
+      if (log_mirror) log_mirror->check();
+      if (group_->is_root())
+        bar_.update(progress_.step, total_steps,
+                    fmt::format("epoch {} step {} | loss {:.3f} | {:.0f} tok/s", progress_.epoch + 1, progress_.step,
+                                last_loss_,
+                                window_tokens_ / std::max(1e-9, std::chrono::duration<double>(Clock::now() - window_start_).count())));
       if (progress_.step % t.log_every == 0) log_progress(total_steps);
       if (progress_.step % t.valid_every == 0) {
         validate_and_checkpoint();
@@ -409,21 +685,15 @@ int Trainer::run() {
           return 0;
         }
       }
-      if (const int signal = stop_signal()) {
-        bar_.clear();
-        checkpoint(std::nullopt);
-        spdlog::warn("stopped by signal {} at step {}; checkpoint written, resume with --resume", signal,
-                     progress_.step);
-        return 128 + signal;
-      }
     }
     if (!finished) {
       ++progress_.epoch;
       progress_.position = 0;
     }
   }
+  group_->set_step(progress_.step);
   if (progress_.step % t.valid_every != 0) validate_and_checkpoint();
-  log_mirror.check();
+  if (log_mirror) log_mirror->check();
   bar_.clear();
   spdlog::info("training finished at step {} in {}", progress_.step,
                format_duration(training_seconds()));

@@ -20,6 +20,10 @@ BucketOptions bucket_options(const TrainingConfig& training) {
   return options;
 }
 
+std::vector<int64_t> slice_of(const std::vector<int64_t>& batch, size_t begin, size_t end) {
+  return {batch.begin() + static_cast<std::ptrdiff_t>(begin), batch.begin() + static_cast<std::ptrdiff_t>(end)};
+}
+
 void log_epoch_batches(int64_t epoch, const BucketSampler& sampler, const std::vector<std::vector<int64_t>>& batches) {
   spdlog::info("epoch {}: {} batches, padding {:.1f}%", epoch + 1, batches.size(), 100 * sampler.padding_fraction(batches));
 }

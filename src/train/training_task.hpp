@@ -10,6 +10,7 @@
 
 #include "bundle/checkpoint.hpp"
 #include "config/config.hpp"
+#include "data/batch.hpp"
 #include "data/bucket_sampler.hpp"
 
 namespace nmt {
@@ -27,7 +28,12 @@ class TrainingTask {
   // Plans `epoch` (a function of the seed and epoch only) and returns its number of batches.
   // State carried across batches starts afresh here.
   virtual int64_t start_epoch(int64_t epoch) = 0;
-  virtual BatchLoss loss(int64_t position, double teacher_forcing) = 0;
+  // Batch `position` of the epoch as one cost (its tokens) per example, in the order that the
+  // shards of data-parallel ranks and micro-batches are cut from: contiguous, length-sorted.
+  virtual std::vector<int64_t> example_costs(int64_t position) const = 0;
+  // Examples [begin, end) of batch `position`, collated on the device.
+  virtual Batch examples(int64_t position, size_t begin, size_t end) = 0;
+  virtual BatchLoss loss(const Batch& batch, double teacher_forcing) = 0;
   // Held-out metrics: loss and ppl always, plus the task's own (bleu/chrf, bpc).
   virtual nlohmann::json validate() = 0;
   // State carried from batch to batch (a stream LM's hidden state); saved in checkpoints.
@@ -41,6 +47,8 @@ std::unique_ptr<TrainingTask> make_training_task(const Config& config, const std
                                                  const torch::Device& device);
 
 BucketOptions bucket_options(const TrainingConfig& training);
+// Indices [begin, end) of a batch of examples.
+std::vector<int64_t> slice_of(const std::vector<int64_t>& batch, size_t begin, size_t end);
 // The line logged at the start of an epoch of sentence batches.
 void log_epoch_batches(int64_t epoch, const BucketSampler& sampler, const std::vector<std::vector<int64_t>>& batches);
 
