@@ -4,8 +4,9 @@ thread (`nmt train --nproc-per-node 2`), against the PyTorch reference on 1 x 1,
 DistributedDataParallel on Gloo at 2 x 1 under torchrun (../shared/bench/torch_reference.py).
 bench-gru (or --cell lstm) on Multi30k de->en, --steps timed steps after --warmup, target tokens
 per second; every setting once per round, rounds alternating, medians reported. For nmt's 2 x 1
-runs it also reports where the step goes: agreeing on the step (waiting for the slower rank
-included) and summing gradients (copies plus allreduce), from metrics.jsonl.
+runs it also reports where the step goes, from metrics.jsonl: agreeing on the step (waiting for
+the slower rank included) and finishing the gradient sums after the backward pass (with
+NMT_OVERLAP_ALLREDUCE=0 all of the copies and allreduce happen there).
 Prints one JSON line per run and a summary table.
 """
 import argparse
@@ -27,19 +28,20 @@ def timed_records(model_dir, warmup):
     return [r for r in records if r["type"] == "train" and r["step"] > warmup]
 
 
-def nmt_run(a, name, launcher=(), threads=None, extra=()):
+def nmt_run(a, name, launcher=(), threads=None, extra=(), env=None):
     model_dir = os.path.join(ROOT, "runs/bench-dp", name)
     shutil.rmtree(model_dir, ignore_errors=True)
     cmd = [a.nmt, "--log-level", "warn"] + (["--threads", str(threads)] if threads else []) + [
         "train", "--config", f"configs/bench-{a.cell}.yaml", "--set", f"training.dir={model_dir}",
-        "--set", f"training.max_steps={a.warmup + a.steps}", "--set", "training.log_every=1",
+        "--set", f"training.max_steps={a.warmup + a.steps}", "--set", f"training.log_every={a.warmup}",
         "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0", *extra, *launcher]
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    run_env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    run_env.update(env or {})
+    subprocess.run(cmd, cwd=ROOT, env=run_env, check=True, stdout=subprocess.DEVNULL)
     records = timed_records(model_dir, a.warmup)
     seconds = sum(r["seconds"] for r in records)
     result = {"impl": "nmt", "setting": name, "tokens_per_sec": round(sum(r["tokens"] for r in records) / seconds, 1),
-              "seconds_per_step": round(seconds / len(records), 4)}
+              "seconds_per_step": round(seconds / a.steps, 4)}
     if "agree_seconds" in records[0]:
         result["agree_fraction"] = round(sum(r["agree_seconds"] for r in records) / seconds, 3)
         result["gradient_sum_fraction"] = round(sum(r["gradient_sum_seconds"] for r in records) / seconds, 3)
@@ -74,10 +76,15 @@ def main():
     a = p.parse_args()
     if not os.path.exists(os.path.join(DATA, "train.lc.norm.tok.de.gz")):
         sys.exit("distributed_bench: run scripts/get_multi30k.sh first")
+    if not os.path.exists(os.path.join(ROOT, "runs/bench/data/manifest.json")):
+        subprocess.run([a.nmt, "--log-level", "warn", "preprocess", "--config", f"configs/bench-{a.cell}.yaml"], cwd=ROOT,
+                       check=True)
     settings = [
         ("nmt 1x1", lambda: nmt_run(a, "1x1", threads=1)),
         ("nmt 1x2", lambda: nmt_run(a, "1x2", threads=2)),
         ("nmt 2x1", lambda: nmt_run(a, "2x1", launcher=["--nproc-per-node", "2"])),
+        ("nmt 2x1, sums after the backward pass", lambda: nmt_run(
+            a, "2x1-after", launcher=["--nproc-per-node", "2"], env={"NMT_OVERLAP_ALLREDUCE": "0"})),
         ("nmt 2x1 batch 128, accumulate 2", lambda: nmt_run(
             a, "2x1-acc2", launcher=["--nproc-per-node", "2"],
             extra=["--set", "training.batch_size=128", "--set", "training.accumulate=2"])),
@@ -100,10 +107,11 @@ def main():
         rounds = " / ".join(f"{r['tokens_per_sec']:.0f}" for r in runs)
         print(f"| {name} | {median[name]:.0f} | {median[name] / median['nmt 1x1']:.2f}x | "
               f"{median[name] / median['nmt 1x2']:.2f}x | {rounds} |")
-    for name in ("nmt 2x1", "nmt 2x1 batch 128, accumulate 2"):
+    for name in ("nmt 2x1", "nmt 2x1, sums after the backward pass", "nmt 2x1 batch 128, accumulate 2"):
         runs = results[name]
         print(f"{name}: agreeing on the step (incl. waiting) {statistics.median(r['agree_fraction'] for r in runs):.1%}, "
-              f"summing gradients {statistics.median(r['gradient_sum_fraction'] for r in runs):.1%} of the step time; "
+              f"gradient sums left after the backward pass {statistics.median(r['gradient_sum_fraction'] for r in runs):.1%} "
+              f"of the step time; "
               f"{statistics.median(r['seconds_per_step'] for r in runs):.3f} s per step")
     if "reference DDP 2x1" in median:
         print(f"nmt 2x1 / reference DDP 2x1: {median['nmt 2x1'] / median['reference DDP 2x1']:.2f}x")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Multi30k recipe from the data folder to final test scores, with nmt's own commands:
-#   scripts/recipe_multi30k.sh SRC TGT [tok|raw] [--from DIR] [--minutes M] [--threads N] [--quick]
+#   scripts/recipe_multi30k.sh SRC TGT [tok|raw] [--from DIR] [--minutes M] [--threads N] [--nproc N] [--quick]
 #     tok    lowercased, tokenized files; BLEU --tokenize none against the tok references (default)
 #     raw    cased raw text with SentencePiece; cased, detokenized sacreBLEU (13a)
 #     --from DIR     copy Multi30k from a local folder instead of downloading it
@@ -8,22 +8,24 @@
 #     --runs DIR     where data, models and results go (default: runs)
 #     --minutes M    stop training within M minutes of wall time (training.max_minutes)
 #     --threads N    intra-op threads for every nmt command (default: nmt's own, all cores)
+#     --nproc N      train data-parallel on N processes (nmt train --nproc-per-node N)
 #     --quick        a few hundred pairs and a few steps, to check the recipe end to end
 #     --set KEY=VALUE  override a config key in every command (e.g. training.seed=2), repeatable
 # Steps: get data, preprocess, train, average the last 3 checkpoints, evaluate greedy and beam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,13p' "$0"; exit 2; }
 src=$1 tgt=$2; shift 2
 variant=tok
 if [ "${1:-}" = tok ] || [ "${1:-}" = raw ]; then variant=$1; shift; fi
-from="" quick=0 minutes="" threads="" data=downloads/multi30k runs=runs
+from="" quick=0 minutes="" threads="" data=downloads/multi30k runs=runs launch=()
 overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from="$2"; shift 2 ;;
     --minutes) minutes="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --nproc) launch=(--nproc-per-node "$2"); shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
@@ -68,7 +70,7 @@ $nmt preprocess --config "$config" "${sets[@]}" --force
 # A time budget: training stops (validating and checkpointing) before this much wall time.
 if [ -n "$minutes" ]; then sets+=(--set training.max_minutes="$minutes"); fi
 start=$(date +%s)
-$nmt train --config "$config" "${sets[@]}" --overwrite
+$nmt train --config "$config" "${sets[@]}" --overwrite ${launch[@]+"${launch[@]}"}
 train_seconds=$(( $(date +%s) - start ))
 $nmt average --model "$model_dir" --last 3 --output "$model_dir/checkpoints/averaged.pt"
 

@@ -22,6 +22,7 @@
 #include "runtime/append_file.hpp"
 #include "runtime/files.hpp"
 #include "runtime/signals.hpp"
+#include "train/gradient_sync.hpp"
 #include "train/log_file_mirror.hpp"
 #include "train/optimizer.hpp"
 #include "train/parameter_average.hpp"
@@ -89,7 +90,6 @@ class Trainer {
   StepPlan plan_step();
   StepAgreement agree_on_step(int64_t tokens);
   void train_step(const StepPlan& plan, int64_t batch_tokens);
-  torch::Tensor sum_gradients(const torch::Tensor& loss_sum);
   void log_progress(int64_t total_steps);
   void validate_and_checkpoint();
   void checkpoint(std::optional<double> metric);
@@ -105,7 +105,11 @@ class Trainer {
   torch::Device device_;
   World world_;
   std::unique_ptr<ProcessGroup> group_;
-  torch::Tensor flat_gradients_;  // reused every step: [gradients | loss sum | gradient-defined flags]
+  std::unique_ptr<GradientSync> gradient_sync_;  // with more than one rank
+  // Gradient sums start during the backward pass; NMT_OVERLAP_ALLREDUCE=0 sends them all after it
+  // (for measurements, docs/DISTRIBUTED.md).
+  const bool overlap_gradient_sums_ = !std::getenv("NMT_OVERLAP_ALLREDUCE") ||
+                                      std::string(std::getenv("NMT_OVERLAP_ALLREDUCE")) != "0";
   std::unique_ptr<TrainingTask> task_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<ParameterAverage> average_;  // with training.ema_decay
@@ -119,7 +123,8 @@ class Trainer {
   torch::Tensor window_loss_;
   int64_t window_tokens_ = 0, window_steps_ = 0;
   // Data-parallel only: seconds of the window spent agreeing on steps (waiting for the slowest
-  // rank included) and summing gradients (copies and allreduce).
+  // rank included) and finishing the gradient sums after the backward pass (what overlapping
+  // them with it did not hide).
   double window_agree_seconds_ = 0, window_sum_seconds_ = 0;
   Clock::time_point window_start_, run_start_;
   ProgressBar bar_;
@@ -427,15 +432,16 @@ void Trainer::train_step(const StepPlan& plan, int64_t batch_tokens) {
   const double teacher_forcing = teacher_forcing_at(progress_.step);
   const double divisor = static_cast<double>(std::max<int64_t>(1, batch_tokens));
   torch::Tensor loss_sum;
-  for (const Batch& piece : plan.pieces) {
-    const BatchLoss loss = task_->loss(piece, teacher_forcing);
+  for (size_t i = 0; i < plan.pieces.size(); ++i) {
+    const BatchLoss loss = task_->loss(plan.pieces[i], teacher_forcing);
+    if (gradient_sync_ && overlap_gradient_sums_ && i + 1 == plan.pieces.size()) gradient_sync_->arm();
     (loss.sum / divisor).backward();
     loss_sum = loss_sum.defined() ? loss_sum + loss.sum.detach() : loss.sum.detach().clone();
   }
   if (!loss_sum.defined()) loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
-  if (world_.distributed()) {
+  if (gradient_sync_) {
     const auto start = Clock::now();
-    loss_sum = sum_gradients(loss_sum);
+    loss_sum = gradient_sync_->finish(loss_sum);
     window_sum_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
   }
   if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config_.training.clip_norm);
@@ -447,49 +453,6 @@ void Trainer::train_step(const StepPlan& plan, int64_t batch_tokens) {
   window_tokens_ += batch_tokens;
   ++window_steps_;
   ++progress_.step;
-}
-
-torch::Tensor Trainer::sum_gradients(const torch::Tensor& loss_sum) {
-  // One flat buffer in parameter order: the gradients, this rank's loss sum, and per parameter
-  // whether it has a gradient (one that no rank has stays undefined, as in one process). Buckets
-  // are sent as soon as they are filled, so copying overlaps with sending.
-  const auto parameters = task_->module().parameters();
-  int64_t total = 0;
-  for (const auto& parameter : parameters) total += parameter.numel();
-  const int64_t size = total + 1 + static_cast<int64_t>(parameters.size());
-  if (!flat_gradients_.defined() || flat_gradients_.numel() != size)
-    flat_gradients_ = torch::empty({size}, parameters.front().options());
-  const int64_t bucket = std::max<int64_t>(1, static_cast<int64_t>(config_.distributed.bucket_mb * (1 << 20) / 4));
-  torch::NoGradGuard no_grad;
-  int64_t offset = 0, bucket_start = 0;
-  auto flags = flat_gradients_.narrow(0, total + 1, static_cast<int64_t>(parameters.size()));
-  for (size_t i = 0; i < parameters.size(); ++i) {
-    const auto& parameter = parameters[i];
-    auto slot = flat_gradients_.narrow(0, offset, parameter.numel());
-    const bool defined = parameter.grad().defined();
-    if (defined) slot.view_as(parameter).copy_(parameter.grad());
-    else slot.zero_();
-    flags[static_cast<int64_t>(i)].fill_(defined ? 1.0 : 0.0);
-    offset += parameter.numel();
-    if (offset - bucket_start >= bucket) {
-      group_->start_sum(flat_gradients_.narrow(0, bucket_start, offset - bucket_start));
-      bucket_start = offset;
-    }
-  }
-  flat_gradients_[total].copy_(loss_sum);
-  group_->start_sum(flat_gradients_.narrow(0, bucket_start, size - bucket_start));
-  group_->wait_for_sums("summing gradients");
-  offset = 0;
-  const auto defined_anywhere = flags.cpu();
-  for (size_t i = 0; i < parameters.size(); ++i) {
-    auto parameter = parameters[i];
-    if (defined_anywhere[static_cast<int64_t>(i)].item<float>() > 0)
-      parameter.mutable_grad() = flat_gradients_.narrow(0, offset, parameter.numel()).view_as(parameter);
-    else
-      parameter.mutable_grad() = torch::Tensor();
-    offset += parameter.numel();
-  }
-  return flat_gradients_[total].clone();
 }
 
 void Trainer::write_metrics(const nlohmann::json& record) {
@@ -627,6 +590,8 @@ int Trainer::run() {
     average_ = std::make_unique<ParameterAverage>(task_->module(), config_.training.ema_decay);
   if (options_.resume) resume();
   check_parameters_agree("at the start");
+  if (world_.distributed())
+    gradient_sync_ = std::make_unique<GradientSync>(task_->module().parameters(), *group_, config_.distributed.bucket_mb);
   if (group_->is_root()) metrics_ = std::make_unique<AppendFile>(metrics_path(dir_));
   spdlog::info("model: {} parameters, {}, device {}", count_parameters(task_->module()), task_->describe(),
                device_.str());

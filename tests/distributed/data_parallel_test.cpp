@@ -371,3 +371,53 @@ TEST(DataParallel, BadEnvironmentAndBackendsAreRefusedByName) {
   }
   EXPECT_NE(distributed_backends().find("gloo"), std::string::npos);
 }
+
+TEST(DataParallel, TwoLaunchersAsTwoMachinesAndTorchrunTrainTheSameModel) {
+  const auto dir = test::scratch_dir("nodes");
+  Config config = parallel_config(dir);
+  config.training.max_steps = 20;
+  config.training.valid_every = 10;
+  preprocess(config, false);
+  ASSERT_EQ(launch_two(config, dir), 0) << read_all(dir + "/launch.log");
+  const auto expected = parameters_at(config, 20);
+
+  // The built-in launcher once per "machine": --nnodes 2, a node rank each, one store.
+  Config nodes = config;
+  nodes.training.dir = dir + "/nodes/model";
+  write_text_atomically(dir + "/nodes.yaml", dump_config(nodes));
+  const std::string port = std::to_string(free_local_port());
+  pid_t launchers[2];
+  for (int node = 0; node < 2; ++node) {
+    launchers[node] = fork();
+    if (launchers[node] == 0) {
+      freopen((dir + "/node" + std::to_string(node) + ".log").c_str(), "w", stderr);
+      // One thread each, as the other runs have (each "machine" here would take both cores).
+      execl(NMT_BINARY, NMT_BINARY, "--threads", "1", "train", "--config", (dir + "/nodes.yaml").c_str(), "--nproc-per-node", "1",
+            "--nnodes", "2", "--node-rank", std::to_string(node).c_str(), "--master-addr", "127.0.0.1",
+            "--master-port", port.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  EXPECT_EQ(wait_exit(launchers[0], 120), 0) << read_all(dir + "/node0.log");
+  EXPECT_EQ(wait_exit(launchers[1], 120), 0) << read_all(dir + "/node1.log");
+  const auto from_nodes = parameters_at(nodes, 20);
+  ASSERT_EQ(expected.size(), from_nodes.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(torch::equal(expected[i], from_nodes[i])) << i;
+
+  // torchrun (python3-torch), whose agent hosts the store: the workers are its clients.
+  if (test::run_command("command -v torchrun") != 0) GTEST_SKIP() << "torchrun is not installed (python3-torch)";
+  Config torchrun = config;
+  torchrun.training.dir = dir + "/torchrun/model";
+  write_text_atomically(dir + "/torchrun.yaml", dump_config(torchrun));
+  std::string output;
+  // Debian's torchrun 1.13 on Python 3.11 needs -r 1 -t 1.
+  ASSERT_EQ(test::run_command("timeout -k 5 180 torchrun --nnodes 1 --nproc_per_node 2 --master_addr 127.0.0.1 "
+                              "--master_port " + std::to_string(free_local_port()) + " -r 1 -t 1 --no_python " +
+                                  NMT_BINARY + " train --config " + dir + "/torchrun.yaml",
+                              &output),
+            0)
+      << output;
+  const auto from_torchrun = parameters_at(torchrun, 20);
+  ASSERT_EQ(expected.size(), from_torchrun.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(torch::equal(expected[i], from_torchrun[i])) << i;
+}

@@ -1,0 +1,44 @@
+// Sums the gradients of data-parallel ranks while the backward pass still runs: parameters are
+// grouped into buckets in the order their gradients become ready (the last layers first), and a
+// bucket is sent as soon as all its gradients are in, in the same bucket order on every rank.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "distributed/process_group.hpp"
+
+namespace nmt {
+
+class GradientSync {
+ public:
+  GradientSync(std::vector<torch::Tensor> parameters, ProcessGroup& group, double bucket_mb);
+  GradientSync(const GradientSync&) = delete;
+  GradientSync& operator=(const GradientSync&) = delete;
+
+  // Call before the backward pass of a step's last micro-batch: its gradients (plus those that
+  // earlier micro-batches accumulated) go into the buckets as they arrive.
+  void arm();
+  // After that backward pass: sends what is left, waits for every sum, and points each parameter's
+  // gradient at the sum (a parameter without a gradient on any rank keeps none). Returns the sum
+  // of `loss_sum` over the ranks.
+  torch::Tensor finish(const torch::Tensor& loss_sum);
+
+ private:
+  void take(size_t index, const torch::Tensor& gradient);
+  void send_ready_buckets();
+
+  std::vector<torch::Tensor> parameters_;
+  ProcessGroup& group_;
+  torch::Tensor flat_;     // the gradients, bucket after bucket
+  torch::Tensor extras_;   // [loss sum, one has-gradient flag per parameter]: the last, small sum
+  std::vector<int64_t> offset_;    // per parameter: where its gradient lies in flat_
+  std::vector<size_t> bucket_of_;  // per parameter
+  std::vector<std::pair<int64_t, int64_t>> buckets_;  // (begin, length) in flat_
+  std::vector<size_t> missing_;    // per bucket: gradients still to come this step
+  std::vector<bool> taken_;        // per parameter, this step
+  size_t next_bucket_ = 0;
+  bool armed_ = false;
+};
+
+}  // namespace nmt
