@@ -151,3 +151,21 @@ TEST(Config, AnnealFromIsAFractionOfACosineRun) {
   EXPECT_NE(error_of("training: {lr_schedule: cosine, max_minutes: 35, anneal_from: 1.5}\n").find("training.anneal_from"),
             std::string::npos);
 }
+
+TEST(Config, AccumulationAndTheDistributedSectionAreChecked) {
+  const Config c = parse_config("training: {accumulate: 4}\ndistributed: {backend: gloo, timeout_seconds: 10}\n", "c.yaml");
+  EXPECT_EQ(c.training.accumulate, 4);
+  EXPECT_EQ(c.distributed.backend, "gloo");
+  EXPECT_EQ(c.distributed.timeout_seconds, 10);
+  EXPECT_EQ(parse_config("", "c.yaml").distributed.backend, "auto");
+  EXPECT_NE(error_of("training: {accumulate: 0}\n").find("key 'training.accumulate': value 0 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of("distributed: {backend: mpi}\n").find("key 'distributed.backend': 'mpi' is not one of auto | gloo | nccl"),
+            std::string::npos);
+  EXPECT_NE(error_of("distributed: {timeout_seconds: 0}\n").find("'distributed.timeout_seconds'"), std::string::npos);
+  EXPECT_NE(error_of("distributed: {port: 5}\n").find("key 'distributed.port': unknown key"), std::string::npos);
+  // A stream LM's batch is one window over all streams, carried state and all: not divisible.
+  EXPECT_NE(error_of("task: lm\nmodel: {attention: none}\ntraining: {accumulate: 2}\n").find("'training.accumulate'"),
+            std::string::npos);
+  EXPECT_EQ(error_of("task: lm\nmodel: {attention: none}\ntraining: {accumulate: 2, lm_mode: sentence}\n"), "");
+}

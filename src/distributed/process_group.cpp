@@ -137,7 +137,7 @@ ProcessGroup::ProcessGroup(const World& world, const DistributedConfig& config, 
         for (int r = 0; r < world.size; ++r)
           if (!store->check({"peer/" + std::to_string(r)})) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
         throw std::runtime_error("only " + std::to_string(joined) + " of " + std::to_string(world.size) +
-                                 " ranks joined at " + where + " within " +
+                                 " ranks joined within " +
                                  fmt::format("{:g}", config.rendezvous_timeout_seconds) +
                                  " s (distributed.rendezvous_timeout_seconds); missing: rank " + missing);
       }

@@ -71,6 +71,7 @@ struct StepAgreement {
   int64_t tokens = 0;    // target tokens of the whole batch: the gradient's divisor
   int stop_signal = 0;   // a SIGINT/SIGTERM that reached any rank
   bool budget_spent = false;  // rank 0's clock decides training.max_minutes
+  double seconds = 0;         // rank 0's training time: time-based schedules read it
 };
 
 class Trainer {
@@ -89,7 +90,7 @@ class Trainer {
   double teacher_forcing_at(int64_t step) const;
   StepPlan plan_step();
   StepAgreement agree_on_step(int64_t tokens);
-  void train_step(const StepPlan& plan, int64_t batch_tokens);
+  void train_step(const StepPlan& plan, const StepAgreement& agreed);
   void log_progress(int64_t total_steps);
   void validate_and_checkpoint();
   void checkpoint(std::optional<double> metric);
@@ -406,22 +407,29 @@ StepPlan Trainer::plan_step() {
 }
 
 StepAgreement Trainer::agree_on_step(int64_t tokens) {
-  // [batch tokens, rank 0's budget verdict, one stop-signal slot per rank]: one allreduce.
-  auto meta = torch::zeros({2 + group_->size()}, torch::kLong);
+  // [batch tokens, rank 0's budget verdict, rank 0's training time in microseconds, one
+  // stop-signal slot per rank]: one allreduce. Every rank's clock but rank 0's is ignored, so a
+  // time-based schedule gives the same learning rate everywhere.
+  constexpr int kSlots = 3;
+  auto meta = torch::zeros({kSlots + group_->size()}, torch::kLong);
   auto* values = meta.data_ptr<int64_t>();
   values[0] = tokens;
-  values[1] = group_->is_root() && time_budget_spent();
-  values[2 + group_->rank()] = stop_signal();
+  if (group_->is_root()) {
+    values[1] = time_budget_spent();
+    values[2] = static_cast<int64_t>(training_seconds() * 1e6);
+  }
+  values[kSlots + group_->rank()] = stop_signal();
   const auto start = Clock::now();
   group_->allreduce(meta, ProcessGroup::Op::sum, "agreeing on the next step");
   window_agree_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
-  StepAgreement agreed{values[0], 0, values[1] != 0};
+  StepAgreement agreed{values[0], 0, values[1] != 0, static_cast<double>(values[2]) / 1e6};
   for (int rank = 0; rank < group_->size() && !agreed.stop_signal; ++rank)
-    agreed.stop_signal = static_cast<int>(values[2 + rank]);
+    agreed.stop_signal = static_cast<int>(values[kSlots + rank]);
   return agreed;
 }
 
-void Trainer::train_step(const StepPlan& plan, int64_t batch_tokens) {
+void Trainer::train_step(const StepPlan& plan, const StepAgreement& agreed) {
+  const int64_t batch_tokens = agreed.tokens;
   auto& model = task_->module();
   for (auto& parameter : model.parameters()) parameter.mutable_grad() = torch::Tensor();  // freed, not zero-filled
   // Dropout differs between ranks and depends on nothing but (seed, step, rank): a resume with
@@ -445,7 +453,7 @@ void Trainer::train_step(const StepPlan& plan, int64_t batch_tokens) {
     window_sum_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
   }
   if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config_.training.clip_norm);
-  lr_ = schedule_.lr_at(progress_.step + 1, training_seconds());
+  lr_ = schedule_.lr_at(progress_.step + 1, agreed.seconds);
   set_learning_rate(*optimizer_, lr_);
   optimizer_->step();
   if (average_) average_->update();
@@ -634,7 +642,7 @@ int Trainer::run() {
         finished = true;
         break;
       }
-      train_step(plan, agreed.tokens);
+      train_step(plan, agreed);
       ++progress_.position;
       if (log_mirror) log_mirror->check();
       if (group_->is_root())

@@ -36,6 +36,21 @@ Config parallel_config(const std::string& dir) {
   return config;
 }
 
+// A preprocessed toy run that trains until it is stopped, its config written to dir/config.yaml.
+Config endless_run(const std::string& dir) {
+  Config config = parallel_config(dir);
+  config.training.max_steps = 1000000;
+  config.training.valid_every = 1000000;
+  preprocess(config, false);
+  write_text_atomically(dir + "/config.yaml", dump_config(config));
+  return config;
+}
+
+void expect_identical(const std::vector<torch::Tensor>& expected, const std::vector<torch::Tensor>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(torch::equal(expected[i], actual[i])) << "parameter " << i;
+}
+
 std::string read_all(const std::string& path) { return fs::exists(path) ? read_text_file(path) : ""; }
 
 // `nmt train` as rank `rank` of `world`, as torchrun would start it; stderr goes to `log`.
@@ -146,8 +161,7 @@ TEST(DataParallel, TwoProcessesTrainTheModelOfOneProcessWithTheSameGlobalBatch) 
   Config again = two;
   again.training.dir = dir + "/again/model";
   ASSERT_EQ(launch_two(again, dir), 0) << read_all(dir + "/launch.log");
-  const auto first = parameters_at(two, 50), second = parameters_at(again, 50);
-  for (size_t i = 0; i < first.size(); ++i) EXPECT_TRUE(torch::equal(first[i], second[i])) << i;
+  expect_identical(parameters_at(two, 50), parameters_at(again, 50));
   EXPECT_EQ(test::train_losses(again.training.dir), losses_two);
 }
 
@@ -218,10 +232,7 @@ TEST(DataParallel, ASignalToOneRankStopsAllAtOneStepAndResumesBitIdentically) {
 
 TEST(DataParallel, AKilledRankMakesTheOtherExitWithinTenSecondsNamingStepAndPeer) {
   const auto dir = test::scratch_dir("kill");
-  Config config = parallel_config(dir);
-  config.training.max_steps = 1000000;
-  config.training.valid_every = 1000000;
-  preprocess(config, false);
+  Config config = endless_run(dir);
   for (const int victim : {1, 0}) {
     config.training.dir = dir + "/model" + std::to_string(victim);
     const std::string config_path = dir + "/config.yaml";
@@ -246,12 +257,8 @@ TEST(DataParallel, AKilledRankMakesTheOtherExitWithinTenSecondsNamingStepAndPeer
 
 TEST(DataParallel, AStoppedRankMakesTheOtherExitWithinTheTimeOut) {
   const auto dir = test::scratch_dir("stop");
-  Config config = parallel_config(dir);
-  config.training.max_steps = 1000000;
-  config.training.valid_every = 1000000;
-  preprocess(config, false);
+  const Config config = endless_run(dir);
   const std::string config_path = dir + "/config.yaml";
-  write_text_atomically(config_path, dump_config(config));
   const int port = free_local_port();
   const pid_t rank0 = start_rank(config_path, 0, 2, port, dir + "/rank0.log");
   const pid_t rank1 = start_rank(config_path, 1, 2, port, dir + "/rank1.log");
@@ -285,6 +292,13 @@ TEST(DataParallel, StartUpProblemsGetClearMessages) {
       << read_all(dir + "/alone.log");
   EXPECT_NE(read_all(dir + "/alone.log").find("missing: rank 1"), std::string::npos);
 
+  // A store that never comes up, seen from rank 1.
+  pid_t orphan = start_rank(config_path, 1, 2, free_local_port(), dir + "/orphan.log", {"--overwrite"});
+  EXPECT_EQ(wait_exit(orphan, 30, &took), 1);
+  EXPECT_LT(took, 20.0);
+  EXPECT_NE(read_all(dir + "/orphan.log").find("rank 1 cannot reach the store at 127.0.0.1:"), std::string::npos)
+      << read_all(dir + "/orphan.log");
+
   // A port in use.
   const int busy = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -313,11 +327,7 @@ TEST(DataParallel, StartUpProblemsGetClearMessages) {
 
 TEST(DataParallel, LauncherForwardsSigtermAndReturnsTheWorkersCode) {
   const auto dir = test::scratch_dir("launch");
-  Config config = parallel_config(dir);
-  config.training.max_steps = 1000000;
-  config.training.valid_every = 1000000;
-  preprocess(config, false);
-  write_text_atomically(dir + "/config.yaml", dump_config(config));
+  const Config config = endless_run(dir);
   const pid_t launcher = fork();
   if (launcher == 0) {
     freopen((dir + "/launch.log").c_str(), "w", stderr);
@@ -370,6 +380,9 @@ TEST(DataParallel, BadEnvironmentAndBackendsAreRefusedByName) {
     EXPECT_NE(error.find("distributed.backend is 'nccl'"), std::string::npos) << error;
   }
   EXPECT_NE(distributed_backends().find("gloo"), std::string::npos);
+  std::string info;
+  ASSERT_EQ(test::run_command(std::string(NMT_BINARY) + " info", &info), 0);
+  EXPECT_NE(info.find("distributed:    c10d, backends gloo"), std::string::npos) << info;
 }
 
 TEST(DataParallel, TwoLaunchersAsTwoMachinesAndTorchrunTrainTheSameModel) {
@@ -400,9 +413,7 @@ TEST(DataParallel, TwoLaunchersAsTwoMachinesAndTorchrunTrainTheSameModel) {
   }
   EXPECT_EQ(wait_exit(launchers[0], 120), 0) << read_all(dir + "/node0.log");
   EXPECT_EQ(wait_exit(launchers[1], 120), 0) << read_all(dir + "/node1.log");
-  const auto from_nodes = parameters_at(nodes, 20);
-  ASSERT_EQ(expected.size(), from_nodes.size());
-  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(torch::equal(expected[i], from_nodes[i])) << i;
+  expect_identical(expected, parameters_at(nodes, 20));
 
   // torchrun (python3-torch), whose agent hosts the store: the workers are its clients.
   if (test::run_command("command -v torchrun") != 0) GTEST_SKIP() << "torchrun is not installed (python3-torch)";
@@ -417,7 +428,31 @@ TEST(DataParallel, TwoLaunchersAsTwoMachinesAndTorchrunTrainTheSameModel) {
                               &output),
             0)
       << output;
-  const auto from_torchrun = parameters_at(torchrun, 20);
-  ASSERT_EQ(expected.size(), from_torchrun.size());
-  for (size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(torch::equal(expected[i], from_torchrun[i])) << i;
+  expect_identical(expected, parameters_at(torchrun, 20));
+}
+
+TEST(DataParallel, ATimeBasedScheduleGivesEveryRankTheSameLearningRate) {
+  // Cosine over max_minutes reads the clock: rank 0's time is the one every rank uses, so the
+  // parameter checks after each validation hold (each rank's own clock made them differ).
+  const auto dir = test::scratch_dir("clock");
+  Config config = parallel_config(dir);
+  config.training.max_steps = 0;
+  config.training.max_epochs = 0;
+  config.training.max_minutes = 0.1;  // 6 s
+  config.training.lr_schedule = "cosine";
+  config.training.min_lr = 1e-5;
+  config.training.valid_every = 30;
+  preprocess(config, false);
+  ASSERT_EQ(launch_two(config, dir), 0) << read_all(dir + "/launch.log");
+  const std::string log = read_all(dir + "/launch.log");
+  EXPECT_GE(count(log, "parameters agree after validation"), 2) << log;
+  std::ifstream metrics(config.training.dir + "/metrics.jsonl");
+  double first_lr = 0, last_lr = 0;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (record["type"] != "train") continue;
+    if (first_lr == 0) first_lr = record["lr"];
+    last_lr = record["lr"];
+  }
+  EXPECT_LT(last_lr, first_lr / 2) << "the schedule annealed";
 }
