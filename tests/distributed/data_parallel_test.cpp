@@ -456,3 +456,24 @@ TEST(DataParallel, ATimeBasedScheduleGivesEveryRankTheSameLearningRate) {
   }
   EXPECT_LT(last_lr, first_lr / 2) << "the schedule annealed";
 }
+
+TEST(DataParallel, ASecondProcessWithTheSameRankIsRefused) {
+  const auto dir = test::scratch_dir("twice");
+  Config config = parallel_config(dir);
+  config.training.max_steps = 5;
+  preprocess(config, false);
+  const std::string config_path = dir + "/config.yaml";
+  write_text_atomically(config_path, dump_config(config));
+  const int port = free_local_port();
+  const pid_t rank0 = start_rank(config_path, 0, 2, port, dir + "/rank0.log");
+  const pid_t first = start_rank(config_path, 1, 2, port, dir + "/first.log");
+  const pid_t second = start_rank(config_path, 1, 2, port, dir + "/second.log");
+  const int codes[2] = {wait_exit(first, 60), wait_exit(second, 60)};
+  EXPECT_EQ(wait_exit(rank0, 60), 0) << read_all(dir + "/rank0.log");
+  // Whichever came second is refused; the other trains with rank 0.
+  const int refused = codes[0] == 0 ? 1 : 0;
+  EXPECT_EQ(codes[1 - refused], 0);
+  EXPECT_EQ(codes[refused], 1);
+  const std::string log = read_all(dir + (refused ? "/second.log" : "/first.log"));
+  EXPECT_NE(log.find("another process already joined as RANK 1"), std::string::npos) << log;
+}
