@@ -208,8 +208,14 @@ void ProcessGroup::fail(const char* what, const std::string& reason) const {
     for (int r = 0; r < world_.size; ++r) {
       if (r == world_.rank || r >= static_cast<int>(connection_->peers.size())) continue;
       const auto& [host, pid] = connection_->peers[static_cast<size_t>(r)];
-      peers += fmt::format("; rank {} (pid {} on {}) {}", r, pid, host,
-                           host == here ? process_state(pid) : "is on another machine");
+      std::string state = host == here ? process_state(pid) : "is on another machine";
+      // A killed peer resets its connections while it is still being torn down: give it a moment
+      // to show as exited.
+      for (int wait = 0; wait < 25 && state == "is running"; ++wait) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        state = process_state(pid);
+      }
+      peers += fmt::format("; rank {} (pid {} on {}) {}", r, pid, host, state);
     }
   }
   spdlog::error("{} failed at step {}: {}{}", what, step_, reason, peers);  // the log pattern names the rank

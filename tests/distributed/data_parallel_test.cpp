@@ -459,21 +459,19 @@ TEST(DataParallel, ATimeBasedScheduleGivesEveryRankTheSameLearningRate) {
 
 TEST(DataParallel, ASecondProcessWithTheSameRankIsRefused) {
   const auto dir = test::scratch_dir("twice");
-  Config config = parallel_config(dir);
-  config.training.max_steps = 5;
-  preprocess(config, false);
+  const Config config = endless_run(dir);
   const std::string config_path = dir + "/config.yaml";
-  write_text_atomically(config_path, dump_config(config));
   const int port = free_local_port();
   const pid_t rank0 = start_rank(config_path, 0, 2, port, dir + "/rank0.log");
-  const pid_t first = start_rank(config_path, 1, 2, port, dir + "/first.log");
-  const pid_t second = start_rank(config_path, 1, 2, port, dir + "/second.log");
-  const int codes[2] = {wait_exit(first, 60), wait_exit(second, 60)};
-  EXPECT_EQ(wait_exit(rank0, 60), 0) << read_all(dir + "/rank0.log");
-  // Whichever came second is refused; the other trains with rank 0.
-  const int refused = codes[0] == 0 ? 1 : 0;
-  EXPECT_EQ(codes[1 - refused], 0);
-  EXPECT_EQ(codes[refused], 1);
-  const std::string log = read_all(dir + (refused ? "/second.log" : "/first.log"));
+  const pid_t rank1 = start_rank(config_path, 1, 2, port, dir + "/rank1.log");
+  ASSERT_TRUE(wait_for_step(config.training.dir, 2));
+  // The run is under way, its store up: a late process claiming RANK 1 is turned away.
+  const pid_t again = start_rank(config_path, 1, 2, port, dir + "/again.log");
+  EXPECT_EQ(wait_exit(again, 30), 1);
+  const std::string log = read_all(dir + "/again.log");
   EXPECT_NE(log.find("another process already joined as RANK 1"), std::string::npos) << log;
+  // The others trained on undisturbed.
+  kill(rank0, SIGTERM);
+  EXPECT_EQ(wait_exit(rank0, 30), 128 + SIGTERM) << read_all(dir + "/rank0.log");
+  EXPECT_EQ(wait_exit(rank1, 30), 128 + SIGTERM) << read_all(dir + "/rank1.log");
 }
