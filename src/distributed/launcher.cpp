@@ -127,7 +127,7 @@ int launch_workers(const LaunchOptions& options, const std::vector<std::string>&
         spdlog::error("worker {} (pid {}) still runs 30 s after a failure: killing it", local, pid);
         kill(pid, SIGKILL);
       }
-      kill_at = Clock::now() + std::chrono::hours(1);
+      kill_at.reset();  // once: the killed workers are reaped below
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);

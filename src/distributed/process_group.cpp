@@ -37,7 +37,7 @@ namespace {
 
 using Seconds = std::chrono::duration<double>;
 
-std::chrono::milliseconds milliseconds(double seconds) {
+std::chrono::milliseconds from_seconds(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
@@ -107,7 +107,7 @@ ProcessGroup::ProcessGroup(const World& world, const DistributedConfig& config, 
   options.isServer = server;
   options.numWorkers = world.size;
   options.waitWorkers = false;  // the join below checks it, with a message
-  options.timeout = milliseconds(config.rendezvous_timeout_seconds);
+  options.timeout = from_seconds(config.rendezvous_timeout_seconds);
   try {
     connection_->store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, options);
   } catch (const std::exception& e) {
@@ -130,7 +130,7 @@ ProcessGroup::ProcessGroup(const World& world, const DistributedConfig& config, 
                                ": every process needs its own RANK in [0, WORLD_SIZE)");
     store->set("peer/" + std::to_string(world.rank), bytes_of(host_name() + " " + std::to_string(getpid())));
     store->add("joined", 1);
-    const auto deadline = std::chrono::steady_clock::now() + milliseconds(config.rendezvous_timeout_seconds);
+    const auto deadline = std::chrono::steady_clock::now() + from_seconds(config.rendezvous_timeout_seconds);
     for (int64_t joined = 0; (joined = store->add("joined", 0)) < world.size;) {
       if (std::chrono::steady_clock::now() > deadline) {
         std::string missing;
@@ -155,7 +155,7 @@ ProcessGroup::ProcessGroup(const World& world, const DistributedConfig& config, 
     throw std::runtime_error(std::string("rendezvous at ") + where + " failed: " + e.what());
   }
 
-  const auto timeout = milliseconds(config.timeout_seconds);
+  const auto timeout = from_seconds(config.timeout_seconds);
   if (backend == "nccl") {
 #ifdef USE_C10D_NCCL
     auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
@@ -262,7 +262,7 @@ void ProcessGroup::publish(const std::string& key, const std::string& value, Del
     connection_->store->set(key, bytes_of(value));
     if (delivery == Delivery::confirmed)
       for (int rank = 0; rank < world_.size; ++rank)
-        if (rank != world_.rank) connection_->store->wait({key + "/read/" + std::to_string(rank)}, milliseconds(60));
+        if (rank != world_.rank) connection_->store->wait({key + "/read/" + std::to_string(rank)}, from_seconds(60));
   } catch (const std::exception& e) {
     fail("publishing to the store", e.what());
   }
@@ -271,7 +271,7 @@ void ProcessGroup::publish(const std::string& key, const std::string& value, Del
 std::string ProcessGroup::await(const std::string& key, double timeout_seconds, const char* what) {
   if (!connection_) return "";
   try {
-    connection_->store->wait({key}, milliseconds(timeout_seconds));
+    connection_->store->wait({key}, from_seconds(timeout_seconds));
     const auto bytes = connection_->store->get(key);
     connection_->store->set(key + "/read/" + std::to_string(world_.rank), bytes_of(""));
     return std::string(bytes.begin(), bytes.end());

@@ -75,6 +75,11 @@ bool keep_freed_memory_in_heap() {
          mallopt(M_TOP_PAD, 64 * kMiB) == 1;
 }
 
+bool switch_from_environment(const char* name) {
+  const char* value = std::getenv(name);
+  return !(value && std::strcmp(value, "0") == 0);
+}
+
 int configure_threads(int requested) {
   // All cores by default: measured fastest for nmt (docs/PERFORMANCE.md), with GOMP's default
   // wait policy. OMP_WAIT_POLICY=PASSIVE made 2 threads 2.5x slower here, so it is left alone.

@@ -25,6 +25,9 @@ BlasInfo detect_blas();
 // The CPU's best OpenBLAS core for its vector units, or "" when it has neither AVX2 nor AVX-512.
 std::string preferred_openblas_core();
 
+// A switch that is on unless the environment variable `name` is "0" (A/B measurements).
+bool switch_from_environment(const char* name);
+
 // Fastest measured default (see docs/PERFORMANCE.md) when `requested` is 0.
 int configure_threads(int requested);
 std::string startup_line();

@@ -86,12 +86,17 @@ std::string read_text_file(const std::string& path) {
   return text.str();
 }
 
-std::string fnv1a_hex(const std::string& bytes) {
-  uint64_t hash = 1469598103934665603ULL;
-  for (unsigned char byte : bytes) {
-    hash ^= byte;
+uint64_t fnv1a(const void* data, size_t size, uint64_t hash) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
     hash *= 1099511628211ULL;
   }
+  return hash;
+}
+
+std::string fnv1a_hex(const std::string& bytes) {
+  const uint64_t hash = fnv1a(bytes.data(), bytes.size());
   char text[17];
   std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash));
   return text;

@@ -18,7 +18,10 @@ void write_all(int fd, const std::string& bytes);
 // disk; 0 disarms it.
 void fail_nth_write_for_testing(int64_t n, int error_number);
 std::string read_text_file(const std::string& path);
-// 64-bit FNV-1a, as 16 hex digits: fingerprints of configs and vocabularies.
+// 64-bit FNV-1a of `size` bytes, continuing from `hash` (so that pieces can be chained).
+constexpr uint64_t kFnv1aOffset = 1469598103934665603ULL;
+uint64_t fnv1a(const void* data, size_t size, uint64_t hash = kFnv1aOffset);
+// The same as 16 hex digits: fingerprints of configs and vocabularies.
 std::string fnv1a_hex(const std::string& bytes);
 void fsync_path(const std::string& path);
 

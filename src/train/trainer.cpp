@@ -20,6 +20,7 @@
 #include "distributed/world.hpp"
 #include "model/seq2seq.hpp"
 #include "runtime/append_file.hpp"
+#include "runtime/environment.hpp"
 #include "runtime/files.hpp"
 #include "runtime/signals.hpp"
 #include "train/gradient_sync.hpp"
@@ -109,8 +110,7 @@ class Trainer {
   std::unique_ptr<GradientSync> gradient_sync_;  // with more than one rank
   // Gradient sums start during the backward pass; NMT_OVERLAP_ALLREDUCE=0 sends them all after it
   // (for measurements, docs/DISTRIBUTED.md).
-  const bool overlap_gradient_sums_ = !std::getenv("NMT_OVERLAP_ALLREDUCE") ||
-                                      std::string(std::getenv("NMT_OVERLAP_ALLREDUCE")) != "0";
+  const bool overlap_gradient_sums_ = switch_from_environment("NMT_OVERLAP_ALLREDUCE");
   std::unique_ptr<TrainingTask> task_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<ParameterAverage> average_;  // with training.ema_decay
@@ -331,12 +331,11 @@ void Trainer::check_same_setup() {
 
 void Trainer::check_parameters_agree(const char* when) {
   if (!world_.distributed()) return;
-  uint64_t hash = 1469598103934665603ULL;
+  uint64_t hash = kFnv1aOffset;
   int64_t count = 0;
   for (const auto& parameter : task_->module().parameters()) {
     const auto values = parameter.detach().to(torch::kCPU).contiguous();
-    const auto* bytes = static_cast<const unsigned char*>(values.data_ptr());
-    for (size_t i = 0; i < values.nbytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ULL;
+    hash = fnv1a(values.data_ptr(), values.nbytes(), hash);
     count += parameter.numel();
   }
   const int64_t signed_hash = static_cast<int64_t>(hash >> 1);

@@ -135,16 +135,27 @@ int count(const std::string& text, const std::string& what) {
   return found;
 }
 
+// The reference: one process trained on freshly preprocessed data in dir/one.
+Config trained_by_one_process(const std::string& dir) {
+  Config one = parallel_config(dir + "/one");
+  preprocess(one, false);
+  EXPECT_EQ(train(one, {}), 0);
+  return one;
+}
+
+// A run in dir/name on the reference's data.
+Config run_beside(const Config& one, const std::string& dir, const std::string& name) {
+  Config config = parallel_config(dir + "/" + name);
+  config.data.dir = one.data.dir;
+  return config;
+}
+
 }  // namespace
 
 TEST(DataParallel, TwoProcessesTrainTheModelOfOneProcessWithTheSameGlobalBatch) {
   const auto dir = test::scratch_dir("dp");
-  Config one = parallel_config(dir + "/one");
-  preprocess(one, false);
-  ASSERT_EQ(train(one, {}), 0);
-
-  Config two = parallel_config(dir + "/two");
-  two.data.dir = one.data.dir;
+  const Config one = trained_by_one_process(dir);
+  const Config two = run_beside(one, dir, "two");
   ASSERT_EQ(launch_two(two, dir), 0) << read_all(dir + "/launch.log");
   const std::string log = read_all(dir + "/launch.log");
   EXPECT_NE(log.find("2 processes, gloo over 127.0.0.1"), std::string::npos) << log;
@@ -167,11 +178,8 @@ TEST(DataParallel, TwoProcessesTrainTheModelOfOneProcessWithTheSameGlobalBatch) 
 
 TEST(DataParallel, AccumulatedMicroBatchesGiveTheUpdateOfTheWholeBatch) {
   const auto dir = test::scratch_dir("acc");
-  Config whole = parallel_config(dir + "/whole");
-  preprocess(whole, false);
-  ASSERT_EQ(train(whole, {}), 0);
-  Config pieces = parallel_config(dir + "/pieces");
-  pieces.data.dir = whole.data.dir;
+  const Config whole = trained_by_one_process(dir);
+  Config pieces = run_beside(whole, dir, "pieces");
   pieces.training.accumulate = 2;
   ASSERT_EQ(train(pieces, {}), 0);
   EXPECT_LT(largest_difference(parameters_at(whole, 50), parameters_at(pieces, 50)), 1e-5);
