@@ -241,35 +241,68 @@ TEST(Model, TiedEmbeddingsStartAtTheScaleOfAnOutputLayer) {
   EXPECT_LT(loss, std::log(2000.0) + 0.5);
 }
 
-class FusedRecurrent : public ::testing::TestWithParam<std::string> {};
+class FusedRecurrent : public ::testing::TestWithParam<std::tuple<std::string, bool>> {
+ protected:
+  // Runs `forward` (returning the padded outputs and the final state) on the fused path and on the
+  // nn:: module, and expects the same outputs, final states and gradients of the input, the
+  // initial state and every parameter.
+  void expect_fused_matches_module(Recurrent& rnn, const torch::Tensor& x, const RnnState& initial,
+                                   const std::function<std::tuple<torch::Tensor, RnnState>()>& forward) {
+    const bool lstm = initial.c.defined();
+    std::vector<std::vector<torch::Tensor>> results;
+    for (const bool fused : {true, false}) {
+      set_fused_recurrent_enabled(fused);
+      rnn->zero_grad();
+      for (const auto& t : {x, initial.h, initial.c})
+        if (t.defined()) t.mutable_grad() = torch::Tensor();
+      auto [output, final] = forward();
+      torch::manual_seed(1);  // the same loss weights for both paths
+      auto loss = (output * torch::randn(output.sizes())).sum() + (final.h * torch::randn(final.h.sizes())).sum();
+      if (lstm) loss = loss + (final.c * torch::randn(final.c.sizes())).sum();
+      loss.backward();
+      std::vector<torch::Tensor> values{output.detach(), final.h.detach(), x.grad(), initial.h.grad()};
+      if (lstm) values.insert(values.end(), {final.c.detach(), initial.c.grad()});
+      for (const auto& parameter : rnn->parameters()) values.push_back(parameter.grad().clone());
+      results.push_back(values);
+    }
+    set_fused_recurrent_enabled(true);
+    ASSERT_EQ(results[0].size(), results[1].size());
+    for (size_t i = 0; i < results[0].size(); ++i)
+      EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], 1e-5, 1e-5))
+          << "value " << i << " max diff " << (results[0][i] - results[1][i]).abs().max().item<float>();
+  }
+};
 
 TEST_P(FusedRecurrent, MatchesTorchModuleForwardAndBackward) {
   torch::manual_seed(0);
-  const bool lstm = GetParam() == "lstm";
-  Recurrent rnn(RecurrentOptions{GetParam(), 6, 10, 2, false, 0.0});
+  const auto& [cell, bidirectional] = GetParam();
+  const int64_t states = bidirectional ? 4 : 2;
+  Recurrent rnn(RecurrentOptions{cell, 6, 10, 2, bidirectional, 0.0});
   const auto x = torch::randn({7, 3, 6}, torch::requires_grad());
-  const RnnState initial{torch::randn({2, 3, 10}, torch::requires_grad()),
-                         lstm ? torch::randn({2, 3, 10}, torch::requires_grad()) : torch::Tensor()};
-  const auto w_out = torch::randn({7, 3, 10}), w_h = torch::randn({2, 3, 10}), w_c = torch::randn({2, 3, 10});
-  std::vector<std::vector<torch::Tensor>> results;
-  for (const bool fused : {true, false}) {
-    set_fused_recurrent_enabled(fused);
-    rnn->zero_grad();
-    for (const auto& t : {x, initial.h, initial.c})
-      if (t.defined()) t.mutable_grad() = torch::Tensor();
-    auto [output, final] = rnn->forward(x, initial);
-    auto loss = (output * w_out).sum() + (final.h * w_h).sum();
-    if (lstm) loss = loss + (final.c * w_c).sum();
-    loss.backward();
-    std::vector<torch::Tensor> values{output.detach(), final.h.detach(), x.grad(), initial.h.grad()};
-    if (lstm) values.insert(values.end(), {final.c.detach(), initial.c.grad()});
-    for (const auto& parameter : rnn->parameters()) values.push_back(parameter.grad().clone());
-    results.push_back(values);
-  }
-  set_fused_recurrent_enabled(true);
-  ASSERT_EQ(results[0].size(), results[1].size());
-  for (size_t i = 0; i < results[0].size(); ++i)
-    EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], 1e-5, 1e-5)) << "value " << i;
+  const RnnState initial{torch::randn({states, 3, 10}, torch::requires_grad()),
+                         cell == "lstm" ? torch::randn({states, 3, 10}, torch::requires_grad()) : torch::Tensor()};
+  expect_fused_matches_module(rnn, x, initial, [&] { return rnn->forward(x, initial); });
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, FusedRecurrent, ::testing::Values("lstm", "gru"));
+// Packed rows of unsorted lengths, as the decoder packs them, and sorted ones, as the encoder does.
+TEST_P(FusedRecurrent, MatchesTorchModuleOnPackedSequences) {
+  namespace rnn_utils = torch::nn::utils::rnn;
+  torch::manual_seed(0);
+  const auto& [cell, bidirectional] = GetParam();
+  const int64_t states = bidirectional ? 4 : 2;
+  Recurrent rnn(RecurrentOptions{cell, 6, 10, 2, bidirectional, 0.0});
+  for (const bool sorted : {false, true}) {
+    const auto lengths = sorted ? torch::tensor({7, 5, 5, 2, 1}) : torch::tensor({5, 7, 2, 5, 1});
+    const auto x = torch::randn({7, 5, 6}, torch::requires_grad());
+    const RnnState initial{torch::randn({states, 5, 10}, torch::requires_grad()),
+                           cell == "lstm" ? torch::randn({states, 5, 10}, torch::requires_grad()) : torch::Tensor()};
+    SCOPED_TRACE(sorted ? "sorted" : "unsorted");
+    expect_fused_matches_module(rnn, x, initial, [&] {
+      auto [packed, final] = rnn->forward_packed(rnn_utils::pack_padded_sequence(x, lengths, false, sorted), initial);
+      return std::make_tuple(std::get<0>(rnn_utils::pad_packed_sequence(packed, false)), final);
+    });
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, FusedRecurrent,
+                         ::testing::Combine(::testing::Values("lstm", "gru"), ::testing::Bool()));

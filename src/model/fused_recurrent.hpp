@@ -1,11 +1,15 @@
-// A fast path for torch::nn::LSTM and GRU layers: one autograd node per layer and window instead
-// of a graph of per-step cell operations. The forward pass keeps the per-step recurrent GEMM but
-// computes the input projection for all steps at once; the backward pass computes the weight
-// gradients and the input gradient as single large GEMMs over the whole window (the per-step
-// autograd graph does one small GEMM per step for each). The weights stay the nn:: module's own
-// parameters, so checkpoints are unchanged, and the module remains the reference it is tested against.
+// A fast path for torch::nn::LSTM and GRU layers: one autograd node per layer and direction
+// instead of a graph of per-step cell operations. The forward pass keeps the per-step recurrent
+// GEMM but computes the input projection for all steps at once; the backward pass computes the
+// weight gradients and the input gradient as single large GEMMs over all rows (the per-step
+// autograd graph does one small GEMM per step for each). It runs on packed rows, as
+// PackedSequence holds them, so padding costs nothing and the encoder's packed bidirectional
+// layers take it too. The weights stay the nn:: module's own parameters, so checkpoints are
+// unchanged, and the module remains the reference it is tested against.
 #pragma once
 #include <torch/torch.h>
+
+#include <vector>
 
 namespace nmt {
 
@@ -13,12 +17,28 @@ struct RecurrentLayerWeights {
   torch::Tensor w_ih, w_hh, b_ih, b_hh;  // PyTorch layout: LSTM gates i, f, g, o; GRU gates r, z, n
 };
 
-// x (T, B, I); h0, c0 (B, H). Returns the outputs (T, B, H) and the final h and c (B, H).
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x, const torch::Tensor& h0,
-                                                                        const torch::Tensor& c0,
+// The steps of a packed sequence: at step t the first batch_sizes[t] rows are active (the sizes
+// never grow, as in a PackedSequence); the other rows keep their state. `reverse` runs the steps
+// from last to first, as the backward direction of a bidirectional layer does.
+struct StepSchedule {
+  std::vector<int64_t> batch_sizes;
+  bool reverse = false;
+};
+
+// One step's rows: packed rows [offset, offset + rows) are state rows [0, rows).
+struct PackedStep {
+  int64_t offset, rows;
+};
+// The steps in the order the forward pass runs them.
+std::vector<PackedStep> packed_steps(const StepSchedule& schedule);
+
+// x (N, I) packed rows; h0, c0 (B, H). Returns the packed outputs (N, H) and the final h and c (B, H).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x,
+                                                                        const StepSchedule& schedule,
+                                                                        const torch::Tensor& h0, const torch::Tensor& c0,
                                                                         const RecurrentLayerWeights& weights);
-// x (T, B, I); h0 (B, H). Returns the outputs (T, B, H) and the final h (B, H).
-std::tuple<torch::Tensor, torch::Tensor> fused_gru_layer(const torch::Tensor& x, const torch::Tensor& h0,
-                                                         const RecurrentLayerWeights& weights);
+// x (N, I) packed rows; h0 (B, H). Returns the packed outputs (N, H) and the final h (B, H).
+std::tuple<torch::Tensor, torch::Tensor> fused_gru_layer(const torch::Tensor& x, const StepSchedule& schedule,
+                                                         const torch::Tensor& h0, const RecurrentLayerWeights& weights);
 
 }  // namespace nmt

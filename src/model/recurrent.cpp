@@ -27,13 +27,15 @@ RecurrentImpl::RecurrentImpl(const RecurrentOptions& options) : options_(options
   } else {
     throw std::invalid_argument("unknown recurrent cell '" + options.cell + "'");
   }
-  if ((lstm_ || gru_) && !options.bidirectional) {
+  if (lstm_ || gru_) {
     const auto parameters = lstm_ ? lstm_->named_parameters() : gru_->named_parameters();
-    for (int64_t layer = 0; layer < options.layers; ++layer) {
-      const std::string suffix = "_l" + std::to_string(layer);
-      layer_weights_.push_back({parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
-                                parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]});
-    }
+    for (int64_t layer = 0; layer < options.layers; ++layer)
+      for (const std::string direction : {"", "_reverse"}) {
+        if (!direction.empty() && !options.bidirectional) continue;
+        const std::string suffix = "_l" + std::to_string(layer) + direction;
+        layer_weights_.push_back({parameters["weight_ih" + suffix], parameters["weight_hh" + suffix],
+                                  parameters["bias_ih" + suffix], parameters["bias_hh" + suffix]});
+      }
   }
 }
 
@@ -51,29 +53,37 @@ void set_fused_recurrent_enabled(bool enabled) { fused_switch() = enabled; }
 bool fused_recurrent_enabled() { return fused_switch(); }
 
 bool RecurrentImpl::uses_fused_path(const torch::Tensor& input) const {
-  return (lstm_ || gru_) && !options_.bidirectional && input.device().is_cpu() &&
-         input.scalar_type() == torch::kFloat && fused_recurrent_enabled();
+  return (lstm_ || gru_) && input.device().is_cpu() && input.scalar_type() == torch::kFloat &&
+         fused_recurrent_enabled();
 }
 
-std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Tensor& input, const RnnState& state) {
-  const auto batch = input.size(1);
-  const auto zeros = torch::zeros({options_.layers, batch, options_.hidden_size}, input.options());
+std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Tensor& rows,
+                                                                 const std::vector<int64_t>& batch_sizes,
+                                                                 const RnnState& state) {
+  const int64_t directions = options_.bidirectional ? 2 : 1;
+  const int64_t batch = batch_sizes.empty() ? 0 : batch_sizes.front();
+  const auto zeros = torch::zeros({options_.layers * directions, batch, options_.hidden_size}, rows.options());
   const auto h0 = state.defined() ? state.h : zeros, c0 = state.c.defined() ? state.c : zeros;
   std::vector<torch::Tensor> final_h, final_c;
-  torch::Tensor layer_input = input;
+  torch::Tensor layer_input = rows;
   for (int64_t layer = 0; layer < options_.layers; ++layer) {
-    const RecurrentLayerWeights& weights = layer_weights_[static_cast<size_t>(layer)];
-    torch::Tensor output;
-    if (lstm_) {
-      auto [lstm_output, h, c] = fused_lstm_layer(layer_input, h0[layer], c0[layer], weights);
-      output = lstm_output;
-      final_h.push_back(h);
-      final_c.push_back(c);
-    } else {
-      auto [gru_output, h] = fused_gru_layer(layer_input, h0[layer], weights);
-      output = gru_output;
-      final_h.push_back(h);
+    std::vector<torch::Tensor> outputs;
+    for (int64_t direction = 0; direction < directions; ++direction) {
+      const int64_t index = layer * directions + direction;
+      const RecurrentLayerWeights& weights = layer_weights_[static_cast<size_t>(index)];
+      const StepSchedule schedule{batch_sizes, direction == 1};
+      if (lstm_) {
+        auto [output, h, c] = fused_lstm_layer(layer_input, schedule, h0[index], c0[index], weights);
+        outputs.push_back(output);
+        final_h.push_back(h);
+        final_c.push_back(c);
+      } else {
+        auto [output, h] = fused_gru_layer(layer_input, schedule, h0[index], weights);
+        outputs.push_back(output);
+        final_h.push_back(h);
+      }
     }
+    const auto output = directions == 1 ? outputs.front() : torch::cat(outputs, 1);
     // nn::LSTM's dropout: on every layer's output but the last, in training only.
     const bool dropout = is_training() && options_.dropout > 0 && layer + 1 < options_.layers;
     layer_input = dropout ? torch::dropout(output, options_.dropout, true) : output;
@@ -82,7 +92,12 @@ std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Te
 }
 
 std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward(const torch::Tensor& input, const RnnState& state) {
-  if (uses_fused_path(input)) return forward_fused(input, state);
+  if (uses_fused_path(input)) {
+    const int64_t steps = input.size(0), batch = input.size(1);
+    auto [rows, final] = forward_fused(input.reshape({steps * batch, input.size(2)}),
+                                       std::vector<int64_t>(static_cast<size_t>(steps), batch), state);
+    return {rows.view({steps, batch, -1}), final};
+  }
   if (lstm_) {
     torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hc;
     if (state.defined()) hc = std::make_tuple(state.h, state.c);
@@ -95,6 +110,17 @@ std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward(const torch::Tensor& 
 
 std::tuple<torch::nn::utils::rnn::PackedSequence, RnnState> RecurrentImpl::forward_packed(
     const torch::nn::utils::rnn::PackedSequence& input, const RnnState& state) {
+  if (uses_fused_path(input.data())) {
+    // As nn::GRU does: the caller's state is in the caller's row order, the packed rows in sorted order.
+    const auto& sorted = input.sorted_indices();
+    const auto& unsorted = input.unsorted_indices();
+    const RnnState start = sorted.defined() && state.defined() ? state.index_select(1, sorted) : state;
+    const auto sizes = input.batch_sizes();
+    auto [rows, final] = forward_fused(
+        input.data(), std::vector<int64_t>(sizes.data_ptr<int64_t>(), sizes.data_ptr<int64_t>() + sizes.numel()), start);
+    return {torch::nn::utils::rnn::PackedSequence(rows, sizes, sorted, unsorted),
+            unsorted.defined() ? final.index_select(1, unsorted) : final};
+  }
   if (lstm_) {
     torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hc;
     if (state.defined()) hc = std::make_tuple(state.h, state.c);

@@ -33,18 +33,20 @@ class RecurrentImpl : public torch::nn::Module {
 
  private:
   bool uses_fused_path(const torch::Tensor& input) const;
-  std::tuple<torch::Tensor, RnnState> forward_fused(const torch::Tensor& input, const RnnState& state);
+  // rows (N, I) packed as `batch_sizes` says; returns the packed outputs (N, directions * H).
+  std::tuple<torch::Tensor, RnnState> forward_fused(const torch::Tensor& rows, const std::vector<int64_t>& batch_sizes,
+                                                    const RnnState& state);
   RecurrentOptions options_;
   torch::nn::RNN rnn_{nullptr};
   torch::nn::GRU gru_{nullptr};
   torch::nn::LSTM lstm_{nullptr};
-  // Handles to each layer's parameters for the fused path, looked up once: set_data (device
+  // Handles to each layer's (and direction's) parameters for the fused path, looked up once: set_data (device
   // moves, checkpoint loads) keeps the tensors these handles refer to.
   std::vector<RecurrentLayerWeights> layer_weights_;
 };
 TORCH_MODULE(Recurrent);
 
-// The fused path (model/fused_recurrent.hpp) is on by default for unidirectional LSTMs and GRUs on the CPU;
+// The fused path (model/fused_recurrent.hpp) is on by default for LSTMs and GRUs on the CPU, packed or not;
 // NMT_FUSED_RNN=0 in the environment, or this switch (tests, benchmarks), turns it off.
 void set_fused_recurrent_enabled(bool enabled);
 bool fused_recurrent_enabled();
