@@ -241,6 +241,39 @@ TEST(Model, TiedEmbeddingsStartAtTheScaleOfAnOutputLayer) {
   EXPECT_LT(loss, std::log(2000.0) + 0.5);
 }
 
+// The output layer on real targets only gives the same logits, loss and gradients as the padded
+// pass, with and without input feeding.
+TEST(Model, LossOnRealTargetsOnlyEqualsThePaddedLoss) {
+  const auto corpus = tiny_corpus();
+  const Batch batch = collate(corpus.src, &corpus.tgt, {0, 1, 2});
+  ASSERT_EQ(batch.target_positions.numel(), batch.target_tokens);
+  for (const bool input_feeding : {false, true}) {
+    SCOPED_TRACE(input_feeding ? "input feeding" : "no input feeding");
+    torch::manual_seed(5);
+    ModelConfig config = tiny_model("gru", "general");
+    config.input_feeding = input_feeding;
+    config.bidirectional = true;
+    Seq2Seq model(config, 20, 20);
+    const auto padded = model->forward(batch);
+    const auto real = model->forward_targets(batch);
+    ASSERT_EQ(real.sizes(), (std::vector<int64_t>{batch.target_tokens, 20}));
+    const auto not_pad = batch.tgt_out.t().reshape({-1}).ne(kPad);
+    EXPECT_TRUE(torch::allclose(padded.reshape({-1, 20}).index({not_pad}), real, 1e-6, 1e-6));
+    std::vector<std::vector<torch::Tensor>> grads;
+    for (const bool on_real_targets : {false, true}) {
+      model->zero_grad();
+      const auto loss = on_real_targets ? translation_loss_sum(model, batch, 1.0, 0.1)
+                                        : token_loss_sum(model->forward(batch), batch.tgt_out, 0.1);
+      loss.backward();
+      grads.emplace_back();
+      grads.back().push_back(loss.detach());
+      for (const auto& parameter : model->parameters()) grads.back().push_back(parameter.grad().clone());
+    }
+    for (size_t i = 0; i < grads[0].size(); ++i)
+      EXPECT_TRUE(torch::allclose(grads[0][i], grads[1][i], 1e-5, 1e-6)) << "value " << i;
+  }
+}
+
 class FusedRecurrent : public ::testing::TestWithParam<std::tuple<std::string, bool>> {
  protected:
   // Runs `forward` (returning the padded outputs and the final state) on the fused path and on the

@@ -27,6 +27,12 @@ std::vector<int64_t> fill_targets(Batch& batch, const Sequences& tgt, const std:
   batch.tgt_in = rnn_utils::pad_sequence(in_rows, /*batch_first=*/false, kPad);
   batch.tgt_out = rnn_utils::pad_sequence(out_rows, false, kPad);
   batch.padded_tgt = batch.tgt_out.numel();
+  const int64_t steps = batch.tgt_out.size(0);
+  std::vector<int64_t> positions;
+  positions.reserve(static_cast<size_t>(batch.target_tokens));
+  for (size_t column = 0; column < lengths.size(); ++column)
+    for (int64_t t = 0; t < lengths[column]; ++t) positions.push_back(static_cast<int64_t>(column) * steps + t);
+  batch.target_positions = torch::tensor(positions, torch::kInt64);
   return lengths;
 }
 
@@ -69,6 +75,7 @@ Batch Batch::to(const torch::Device& device) const {
   if (tgt_in.defined()) {
     moved.tgt_in = tgt_in.to(device, true);
     moved.tgt_out = tgt_out.to(device, true);
+    moved.target_positions = target_positions.to(device, true);
   }
   return moved;  // src_len stays on the CPU, as pack_padded_sequence requires
 }

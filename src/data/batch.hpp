@@ -14,6 +14,7 @@ struct Batch {
   torch::Tensor tgt_in;      // (T, B): SOS ... (decoder input)
   torch::Tensor tgt_out;     // (T, B): ... EOS (prediction targets)
   torch::Tensor tgt_len;     // (B) CPU int64 lengths of tgt_in; set by collate_targets only
+  torch::Tensor target_positions;  // (target_tokens) int64: b * T + t of each non-padding target, column by column
   int64_t target_tokens = 0; // non-padding tokens of tgt_out, known without a device sync
   int64_t padded_src = 0, padded_tgt = 0;  // S*B and T*B, for padding statistics
   std::vector<int64_t> indices;  // corpus index of each column, to restore input order

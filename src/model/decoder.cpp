@@ -100,21 +100,26 @@ DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previo
   return {project(hidden).squeeze(1), weights.defined() ? weights.squeeze(1) : weights};
 }
 
-DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths) {
+DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths,
+                                   const torch::Tensor& positions) {
   const auto embedded = embed(tgt_in);
+  torch::Tensor hidden, weights;
   if (!config_.input_feeding) {
-    auto [hidden, weights] = attend(state, embedded, lengths);
-    return {project(hidden), weights};
+    std::tie(hidden, weights) = attend(state, embedded, lengths);
+  } else {
+    // Each attentional vector feeds the next step, so the recurrence runs token by token; the
+    // output layer, the largest product, still runs once over the whole sequence.
+    std::vector<torch::Tensor> hiddens, step_weights;
+    for (int64_t t = 0; t < tgt_in.size(0); ++t) {
+      auto [step_hidden, step_weight] = attend(state, embedded.slice(0, t, t + 1));
+      hiddens.push_back(step_hidden);
+      if (step_weight.defined()) step_weights.push_back(step_weight);
+    }
+    hidden = torch::cat(hiddens, 1);
+    if (!step_weights.empty()) weights = torch::cat(step_weights, 1);
   }
-  // Each attentional vector feeds the next step, so the recurrence runs token by token; the
-  // output layer, the largest product, still runs once over the whole sequence.
-  std::vector<torch::Tensor> hiddens, weights;
-  for (int64_t t = 0; t < tgt_in.size(0); ++t) {
-    auto [hidden, step_weights] = attend(state, embedded.slice(0, t, t + 1));
-    hiddens.push_back(hidden);
-    if (step_weights.defined()) weights.push_back(step_weights);
-  }
-  return {project(torch::cat(hiddens, 1)), weights.empty() ? torch::Tensor() : torch::cat(weights, 1)};
+  if (positions.defined()) hidden = hidden.reshape({-1, hidden.size(-1)}).index_select(0, positions);
+  return {project(hidden), weights};
 }
 
 }  // namespace nmt

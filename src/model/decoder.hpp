@@ -44,8 +44,10 @@ class DecoderImpl : public torch::nn::Module {
   DecoderOutput step(DecoderState& state, const torch::Tensor& previous_tokens);  // (B) int64
   // Teacher-forced pass over tgt_in (T, B): one recurrent call, or one step per token with input
   // feeding. Without input feeding, `lengths` (B, CPU int64) packs the padded input, so padding
-  // costs nothing.
-  DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths = {});
+  // costs nothing. Logits are (B, T, V), or (P, V) at `positions` (flat b * T + t) only: the output
+  // layer, the largest product, then skips padding.
+  DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths = {},
+                        const torch::Tensor& positions = {});
   bool input_feeding() const { return config_.input_feeding; }
   torch::nn::Embedding embedding() const { return embedding_; }
 

@@ -38,6 +38,15 @@ torch::Tensor Seq2SeqImpl::forward(const Batch& batch, double teacher_forcing) {
   return torch::stack(logits, 1);
 }
 
+torch::Tensor Seq2SeqImpl::forward_targets(const Batch& batch, double teacher_forcing) {
+  if (teacher_forcing < 1.0) {
+    const auto logits = forward(batch, teacher_forcing);
+    return logits.reshape({-1, logits.size(-1)}).index_select(0, batch.target_positions);
+  }
+  auto state = start(batch.src, batch.src_len);
+  return decoder_->forward(state, batch.tgt_in, {}, batch.target_positions).logits;
+}
+
 int64_t count_parameters(torch::nn::Module& module) {
   int64_t total = 0;
   for (const auto& parameter : module.parameters()) total += parameter.numel();

@@ -19,6 +19,9 @@ class Seq2SeqImpl : public torch::nn::Module {
   // otherwise it loops step(), feeding its own greedy predictions where the per-step coin flip
   // (probability 1 - ratio) says so.
   torch::Tensor forward(const Batch& batch, double teacher_forcing = 1.0);
+  // The same logits at batch.target_positions only, (target_tokens, V): teacher-forced, the output
+  // layer skips padding.
+  torch::Tensor forward_targets(const Batch& batch, double teacher_forcing = 1.0);
   Decoder decoder() const { return decoder_; }
   const ModelConfig& config() const { return config_; }
 

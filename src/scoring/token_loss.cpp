@@ -10,8 +10,12 @@ namespace nmt {
 double LossTotal::perplexity() const { return std::exp(std::min(mean(), 100.0)); }
 
 torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& tgt_out, double label_smoothing) {
+  return cross_entropy_sum(logits.reshape({-1, logits.size(-1)}), tgt_out.t().reshape({-1}), label_smoothing);
+}
+
+torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
   namespace F = torch::nn::functional;
-  return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), tgt_out.t().reshape({-1}),
+  return F::cross_entropy(logits, targets,
                           F::CrossEntropyFuncOptions()
                               .ignore_index(kPad)
                               .reduction(torch::kSum)

@@ -7,6 +7,12 @@
 
 namespace nmt {
 
+torch::Tensor translation_loss_sum(Seq2Seq& model, const Batch& batch, double teacher_forcing,
+                                   double label_smoothing) {
+  const auto targets = batch.tgt_out.t().reshape({-1}).index_select(0, batch.target_positions);
+  return cross_entropy_sum(model->forward_targets(batch, teacher_forcing), targets, label_smoothing);
+}
+
 LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batch_size, const torch::Device& device) {
   EvaluationScope scope(*model);
   std::vector<int64_t> order(corpus.size());
@@ -21,7 +27,7 @@ LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batc
                                 {order.begin() + static_cast<std::ptrdiff_t>(begin),
                                  order.begin() + static_cast<std::ptrdiff_t>(end)})
                             .to(device);
-    sum += token_loss_sum(model->forward(batch), batch.tgt_out).to(torch::kDouble);
+    sum += translation_loss_sum(model, batch).to(torch::kDouble);
     total.tokens += batch.target_tokens;
   }
   total.sum = sum.item<double>();

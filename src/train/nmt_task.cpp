@@ -55,8 +55,8 @@ class NmtTask : public TrainingTask {
   }
 
   BatchLoss loss(const Batch& batch, double teacher_forcing) override {
-    const auto logits = model_->forward(batch, teacher_forcing);
-    return {token_loss_sum(logits, batch.tgt_out, config_.training.label_smoothing), batch.target_tokens};
+    return {translation_loss_sum(model_, batch, teacher_forcing, config_.training.label_smoothing),
+            batch.target_tokens};
   }
 
   nlohmann::json validate() override {
