@@ -1,6 +1,7 @@
 #include "model/decoder.hpp"
 
 #include "data/special_tokens.hpp"
+#include "model/dropout.hpp"
 
 namespace nmt {
 
@@ -62,7 +63,7 @@ DecoderState DecoderImpl::start_unconditional(int64_t batch_size, const torch::D
   return {RnnState{zeros, config_.cell == "lstm" ? torch::zeros_like(zeros) : torch::Tensor()}, {}, {}, {}, {}};
 }
 
-torch::Tensor DecoderImpl::embed(const torch::Tensor& tokens) { return dropout_(embedding_(tokens)); }
+torch::Tensor DecoderImpl::embed(const torch::Tensor& tokens) { return philox_dropout(dropout_, embedding_(tokens)); }
 
 std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state, torch::Tensor input,
                                                              const torch::Tensor& lengths) {
@@ -91,7 +92,7 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
 }
 
 torch::Tensor DecoderImpl::project(const torch::Tensor& hidden) {
-  const auto dropped = dropout_(hidden);
+  const auto dropped = philox_dropout(dropout_, hidden);
   return output_ ? output_(dropped) : torch::nn::functional::linear(dropped, embedding_->weight, output_bias_);
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "data/special_tokens.hpp"
+#include "model/dropout.hpp"
 
 namespace nmt {
 
@@ -24,7 +25,7 @@ void EncoderImpl::share_embedding(torch::nn::Embedding embedding) {
 }
 
 EncoderOutput EncoderImpl::forward(const torch::Tensor& src, const torch::Tensor& lengths) {
-  const auto embedded = dropout_(input_scale_ == 1.0 ? embedding_(src) : embedding_(src) * input_scale_);
+  const auto embedded = philox_dropout(dropout_, input_scale_ == 1.0 ? embedding_(src) : embedding_(src) * input_scale_);
   const auto packed = rnn_utils::pack_padded_sequence(embedded, lengths, /*batch_first=*/false,
                                                       /*enforce_sorted=*/true);
   auto [packed_out, final] = rnn_->forward_packed(packed);

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "model/dropout.hpp"
+
 
 namespace nmt {
 
@@ -85,8 +87,7 @@ std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Te
     }
     const auto output = directions == 1 ? outputs.front() : torch::cat(outputs, 1);
     // nn::LSTM's dropout: on every layer's output but the last, in training only.
-    const bool dropout = is_training() && options_.dropout > 0 && layer + 1 < options_.layers;
-    layer_input = dropout ? torch::dropout(output, options_.dropout, true) : output;
+    layer_input = layer + 1 < options_.layers ? philox_dropout(output, options_.dropout, is_training()) : output;
   }
   return {layer_input, RnnState{torch::stack(final_h), lstm_ ? torch::stack(final_c) : torch::Tensor()}};
 }

@@ -13,13 +13,4 @@ torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& t
   return cross_entropy_sum(logits.reshape({-1, logits.size(-1)}), tgt_out.t().reshape({-1}), label_smoothing);
 }
 
-torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
-  namespace F = torch::nn::functional;
-  return F::cross_entropy(logits, targets,
-                          F::CrossEntropyFuncOptions()
-                              .ignore_index(kPad)
-                              .reduction(torch::kSum)
-                              .label_smoothing(label_smoothing));
-}
-
 }  // namespace nmt

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "scoring/cross_entropy.hpp"
+
 namespace nmt {
 
 struct LossTotal {
@@ -15,7 +17,5 @@ struct LossTotal {
 
 // Summed token cross-entropy of logits (B, T, V) against tgt_out (T, B), ignoring PAD.
 torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& tgt_out, double label_smoothing = 0.0);
-// The same for logits (N, V) against targets (N).
-torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing = 0.0);
 
 }  // namespace nmt

@@ -1,0 +1,14 @@
+// Summed cross-entropy with label smoothing, as torch's cross_entropy computes it (PAD targets
+// ignored), in fewer passes over the logits: the forward pass keeps the softmax, and the backward
+// pass scales it into the gradient in one step, where torch runs nll_loss's backward (a zeroed
+// logits-sized tensor and a scatter) and then log_softmax's (with an exp per logit). The output
+// layer's logits are the largest tensor of a step, so each pass over them counts.
+#pragma once
+#include <torch/torch.h>
+
+namespace nmt {
+
+// logits (N, V) float, targets (N) int64.
+torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing = 0.0);
+
+}  // namespace nmt
