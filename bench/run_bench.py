@@ -2,16 +2,19 @@
 """nmt against the PyTorch reference (shared/bench/torch_reference.py), side by side in one run.
 
 Training: bench-gru and bench-lstm on Multi30k de->en for --steps timed steps after --warmup
-steps. nmt runs at its defaults; the reference at 1 thread, at 2 threads with GOMP's default
-wait policy and at 2 threads with OMP_WAIT_POLICY=PASSIVE, and its best is kept. Runs alternate.
-Also: the compute floor (bench/compute_floor.py), greedy decoding of test_2016_flickr in
-sentences/s against `torch_reference.py decode` (both with untrained weights, so both decode to
-the length limit), beam 5 against greedy, and nmt's peak RSS while training.
+steps, in --rounds alternating rounds; each round runs nmt and the reference at 2 threads (the
+reference's best setting on this CPU: GOMP's default wait policy) and at 1 thread. The summary
+compares medians over the rounds. --passive adds the reference at 2 threads with
+OMP_WAIT_POLICY=PASSIVE to each round. Also: the compute floor (bench/compute_floor.py), greedy
+decoding of test_2016_flickr in sentences/s against `torch_reference.py decode` (both with
+untrained weights, so both decode to the length limit), beam 5 against greedy, and nmt's peak
+RSS while training.
 Prints one JSON line per measurement and a summary table.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -64,6 +67,8 @@ def main():
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--cells", default="gru,lstm")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--passive", action="store_true")
     p.add_argument("--skip-decode", action="store_true")
     a = p.parse_args()
     if not os.path.exists(os.path.join(ROOT, "../shared/bench/torch_reference.py")):
@@ -71,21 +76,36 @@ def main():
     threads = os.cpu_count()
     summary = []
     for cell in a.cells.split(","):
-        floor = json.loads(run(["/usr/bin/python3", "bench/compute_floor.py", "--cell", cell, "--threads", str(threads)]))
-        print(json.dumps(floor), flush=True)
-        nmt_runs, ref_runs = [], []
-        for setting in [(1, None), (2, None), (2, "PASSIVE")]:
-            nmt_runs.append(nmt_train(a.nmt, cell, a.steps, a.warmup))
-            print(json.dumps(nmt_runs[-1]), flush=True)
-            ref_runs.append(reference("train", cell, setting[0], setting[1], a.steps))
-            print(json.dumps(ref_runs[-1]), flush=True)
-        best_ref = max(ref_runs, key=lambda r: r["tokens_per_sec"])
-        nmt_speed = max(r["tokens_per_sec"] for r in nmt_runs)
-        rss = max(r["peak_rss_mb"] for r in nmt_runs)
-        summary.append((f"bench-{cell} training (target tok/s)", nmt_speed, best_ref["tokens_per_sec"],
-                        f"reference best at {best_ref['setting']}; nmt at {round(100 * nmt_speed / floor['floor_tokens_per_sec'])}% "
-                        f"of the compute floor ({floor['floor_tokens_per_sec']} tok/s at {threads} threads); "
-                        f"nmt peak RSS {rss} MB"))
+        floors = {}
+        for t in sorted({1, threads}):
+            floors[t] = json.loads(run(["/usr/bin/python3", "bench/compute_floor.py", "--cell", cell, "--threads", str(t)]))
+            print(json.dumps(floors[t]), flush=True)
+        runs = {}  # (impl, setting) -> tokens/s of each round
+        for _ in range(a.rounds):
+            settings = [(threads, None), (1, None)] + ([(threads, "PASSIVE")] if a.passive else [])
+            for t, policy in settings:
+                if policy is None:
+                    result = nmt_train(a.nmt, cell, a.steps, a.warmup, ["--threads", str(t)])
+                    result["setting"] = f"{t} thread(s)"
+                    print(json.dumps(result), flush=True)
+                    runs.setdefault(("nmt", t, policy), []).append(result)
+                result = reference("train", cell, t, policy, a.steps, ["--warmup-steps", str(a.warmup)])
+                print(json.dumps(result), flush=True)
+                runs.setdefault(("reference", t, policy), []).append(result)
+        median = {key: statistics.median(r["tokens_per_sec"] for r in rounds) for key, rounds in runs.items()}
+        rounds_of = {key: " / ".join(str(round(r["tokens_per_sec"])) for r in rounds) for key, rounds in runs.items()}
+        rss = max(r["peak_rss_mb"] for key, rounds in runs.items() if key[0] == "nmt" for r in rounds)
+        for t in sorted({1, threads}, reverse=True):
+            floor = floors[t]["floor_tokens_per_sec"]
+            ours, theirs = median[("nmt", t, None)], median[("reference", t, None)]
+            summary.append((f"bench-{cell} training at {t} thread(s), median target tok/s", round(ours), round(theirs),
+                            f"rounds: nmt {rounds_of[('nmt', t, None)]}, reference {rounds_of[('reference', t, None)]}; "
+                            f"floor {floor} tok/s: nmt {round(100 * ours / floor)}%, reference {round(100 * theirs / floor)}%"))
+        if a.passive:
+            key = ("reference", threads, "PASSIVE")
+            summary.append((f"bench-{cell} reference at {threads} threads, PASSIVE", None, round(median[key]),
+                            f"rounds: {rounds_of[key]}"))
+        summary[-1] = summary[-1][:3] + (summary[-1][3] + f"; nmt peak RSS {rss} MB",)
     if not a.skip_decode:
         test = f"{DATA}/test_2016_flickr.lc.norm.tok.de.gz"
         # Untrained weights on both sides: one step at lr 0 gives nmt a checkpoint of its initial model.
@@ -106,8 +126,8 @@ def main():
         summary.append(("beam 5 time / greedy time (nmt)", round(timings[5] / timings[1], 2), None, ""))
     print("\n| measurement | nmt | reference | ratio | notes |\n| --- | --- | --- | --- | --- |")
     for name, ours, theirs, note in summary:
-        ratio = f"{ours / theirs:.2f}x" if theirs else ""
-        print(f"| {name} | {ours} | {theirs if theirs else ''} | {ratio} | {note} |")
+        ratio = f"{ours / theirs:.2f}x" if ours and theirs else ""
+        print(f"| {name} | {ours if ours else ''} | {theirs if theirs else ''} | {ratio} | {note} |")
 
 
 if __name__ == "__main__":
