@@ -36,6 +36,31 @@ TEST(FusedAdam, MatchesTorchAdam) {
   }
 }
 
+// Clipping folded into FusedAdam's pass against clip_grad_norm_ then torch's Adam; SGD clips in place.
+TEST(FusedAdam, FoldedClippingMatchesClipGradNormThenAdam) {
+  auto reference = make_parameters(), fused = make_parameters(), plain = make_parameters();
+  torch::optim::Adam adam(reference, torch::optim::AdamOptions(0.01));
+  FusedAdam fast(fused, torch::optim::AdamOptions(0.01));
+  torch::optim::SGD sgd(plain, torch::optim::SGDOptions(0.1));
+  for (int step = 0; step < 10; ++step) {
+    const auto grads = make_parameters();
+    for (size_t i = 0; i < reference.size(); ++i)
+      for (auto* parameters : {&reference, &fused, &plain})
+        (*parameters)[i].mutable_grad() = grads[i].detach() * (step % 2 ? 0.001 : 3.0);  // below and above the limit
+    torch::nn::utils::clip_grad_norm_(reference, 1.0);
+    adam.step();
+    clip_gradient_norm(fast, fused, 1.0);
+    fast.step();
+    clip_gradient_norm(sgd, plain, 1.0);
+    double norm = 0;
+    for (const auto& p : plain) norm += p.grad().pow(2).sum().item<double>();
+    EXPECT_LE(std::sqrt(norm), 1.0 + 1e-4);
+  }
+  for (size_t i = 0; i < reference.size(); ++i)
+    EXPECT_TRUE(torch::allclose(reference[i], fused[i], 1e-5, 1e-5))
+        << "parameter " << i << " max diff " << (reference[i] - fused[i]).abs().max().item<float>();
+}
+
 TEST(FusedAdam, StateSavesAndLoadsAsTorchAdam) {
   auto parameters = make_parameters();
   FusedAdam fast(parameters, torch::optim::AdamOptions(0.01));

@@ -104,7 +104,9 @@ TEST(Batcher, WaitsAtMostMaxWaitForCompanyAndNoLongerThanItTakesToFillABatch) {
   bool large_alone = false;
   for (const auto& batch : model.batches) {
     sentences += batch.size();
-    if (batch.size() > 3) EXPECT_EQ(batch, (std::vector<std::string>{"f", "g", "h", "i", "j"}));
+    if (batch.size() > 3) {
+      EXPECT_EQ(batch, (std::vector<std::string>{"f", "g", "h", "i", "j"}));
+    }
     large_alone |= batch == std::vector<std::string>{"f", "g", "h", "i", "j"};
   }
   EXPECT_TRUE(large_alone);

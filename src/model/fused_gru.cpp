@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "model/recurrent_kernels.hpp"
+
 namespace nmt {
 namespace {
 
@@ -26,51 +28,20 @@ ForwardResult gru_forward(const Tensor& x, const StepSchedule& schedule, const T
   r.outputs = torch::empty({x.size(0), hidden}, x.options());
   r.hidden_new = torch::empty_like(r.outputs);
   r.h_prev = torch::empty_like(r.outputs);
-  r.h = h0.clone();
+  r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
   const Tensor w_hh_t = w.w_hh.t();
+  float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *h_prev = r.h_prev.data_ptr<float>(),
+        *hidden_new = r.hidden_new.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
   for (const PackedStep& step : packed_steps(schedule)) {
-    Tensor h = r.h.narrow(0, 0, step.rows), h_prev = r.h_prev.narrow(0, step.offset, step.rows);
-    h_prev.copy_(h);
-    const Tensor recurrent = torch::addmm(w.b_hh, h_prev, w_hh_t);  // (rows, 3H)
-    Tensor gates = r.gates.narrow(0, step.offset, step.rows), out = r.outputs.narrow(0, step.offset, step.rows),
-           hidden_new = r.hidden_new.narrow(0, step.offset, step.rows);
-    Tensor rz = gates.narrow(1, 0, 2 * hidden), n = gates.narrow(1, 2 * hidden, hidden);
-    rz.add_(recurrent.narrow(1, 0, 2 * hidden)).sigmoid_();
-    hidden_new.copy_(recurrent.narrow(1, 2 * hidden, hidden));
-    n.addcmul_(gates.narrow(1, 0, hidden), hidden_new).tanh_();
-    // h' = n + z * (h - n)
-    torch::sub_out(out, h_prev, n);
-    out.mul_(gates.narrow(1, hidden, hidden)).add_(n);
-    h.copy_(out);
+    const Tensor recurrent = torch::addmm(w.b_hh, r.h.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H)
+    const float* recurrent_data = recurrent.data_ptr<float>();
+    const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
+    at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
+      gru_step_forward(first, last, hidden, gates + gate, recurrent_data, h, h_prev + state, hidden_new + state,
+                       out + state);
+    });
   }
   return r;
-}
-
-// One backward step's gate gradients, in one pass over the rows instead of a dozen tensor ops
-// (each with its own allocation and parallel region), compiled per vector width. All arrays are
-// row-major: gates, d_input and d_hidden (rows, 3H); the others (rows, H). carry gets dh * z, the
-// part of the gradient that flows to the previous state directly.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void gru_gate_gradients(
-    int64_t first, int64_t last, int64_t hidden, const float* __restrict dh, const float* __restrict gates,
-    const float* __restrict h_prev, const float* __restrict hidden_new, float* __restrict d_input,
-    float* __restrict d_hidden, float* __restrict carry) {
-  for (int64_t row = first; row < last; ++row) {
-    const int64_t state = row * hidden, gate = row * 3 * hidden;
-    const float *r = gates + gate, *z = r + hidden, *n = z + hidden;
-    float *dx_r = d_input + gate, *dx_z = dx_r + hidden, *dx_n = dx_z + hidden;
-    float *dh_r = d_hidden + gate, *dh_z = dh_r + hidden, *dh_n = dh_z + hidden;
-    for (int64_t k = 0; k < hidden; ++k) {
-      const float d = dh[state + k];
-      const float d_n = d * (1 - z[k]) * (1 - n[k] * n[k]);                   // through n = tanh(.)
-      const float d_z = d * (h_prev[state + k] - n[k]) * z[k] * (1 - z[k]);   // through z
-      const float d_r = d_n * hidden_new[state + k] * r[k] * (1 - r[k]);      // through r * (W_hn h + b_hn)
-      dx_r[k] = dh_r[k] = d_r;
-      dx_z[k] = dh_z[k] = d_z;
-      dx_n[k] = d_n;
-      dh_n[k] = d_n * r[k];
-      carry[state + k] = d * z[k];
-    }
-  }
 }
 
 class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
@@ -107,9 +78,9 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
       const float* dh_data = dh_state.data_ptr<float>();
       float *dx = d_input_gates.data_ptr<float>() + offset * 3 * hidden,
             *dhg = d_hidden_gates.data_ptr<float>() + offset * 3 * hidden, *carry_data = carry.data_ptr<float>();
-      at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / hidden), [&](int64_t first, int64_t last) {
-        gru_gate_gradients(first, last, hidden, dh_data, gate_data + offset * 3 * hidden,
-                           h_prev_data + offset * hidden, hidden_new_data + offset * hidden, dx, dhg, carry_data);
+      at::parallel_for(0, rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
+        gru_step_backward(first, last, hidden, dh_data, gate_data + offset * 3 * hidden,
+                          h_prev_data + offset * hidden, hidden_new_data + offset * hidden, dx, dhg, carry_data);
       });
       torch::addmm_out(dh, carry.narrow(0, 0, rows), d_hidden_gates.narrow(0, offset, rows), w_hh);
     }

@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "model/recurrent_kernels.hpp"
+
 namespace nmt {
 namespace {
 
@@ -29,53 +31,21 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   r.tanh_c = torch::empty_like(r.outputs);
   r.h_prev = torch::empty_like(r.outputs);
   r.c_prev = torch::empty_like(r.outputs);
-  r.h = h0.clone();
-  r.c = c0.clone();
+  r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
+  r.c = c0.clone(torch::MemoryFormat::Contiguous);
   const Tensor w_hh_t = w.w_hh.t();
+  float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *c = r.c.data_ptr<float>(),
+        *h_prev = r.h_prev.data_ptr<float>(), *c_prev = r.c_prev.data_ptr<float>(), *cells = r.cells.data_ptr<float>(),
+        *tanh_c = r.tanh_c.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
   for (const PackedStep& step : packed_steps(schedule)) {
-    Tensor h = r.h.narrow(0, 0, step.rows), c = r.c.narrow(0, 0, step.rows);
-    Tensor h_prev = r.h_prev.narrow(0, step.offset, step.rows), c_prev = r.c_prev.narrow(0, step.offset, step.rows);
-    h_prev.copy_(h);
-    c_prev.copy_(c);
-    Tensor gates = r.gates.narrow(0, step.offset, step.rows);
-    gates.addmm_(h_prev, w_hh_t);
-    gates.narrow(1, 0, 2 * hidden).sigmoid_();       // i, f
-    gates.narrow(1, 2 * hidden, hidden).tanh_();     // g
-    gates.narrow(1, 3 * hidden, hidden).sigmoid_();  // o
-    Tensor cell = r.cells.narrow(0, step.offset, step.rows), tanh_cell = r.tanh_c.narrow(0, step.offset, step.rows),
-           out = r.outputs.narrow(0, step.offset, step.rows);
-    torch::mul_out(cell, gates.narrow(1, hidden, hidden), c_prev);
-    cell.addcmul_(gates.narrow(1, 0, hidden), gates.narrow(1, 2 * hidden, hidden));
-    torch::tanh_out(tanh_cell, cell);
-    torch::mul_out(out, gates.narrow(1, 3 * hidden, hidden), tanh_cell);
-    h.copy_(out);
-    c.copy_(cell);
+    r.gates.narrow(0, step.offset, step.rows).addmm_(r.h.narrow(0, 0, step.rows), w_hh_t);
+    const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
+    at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
+      lstm_step_forward(first, last, hidden, gates + gate, h, c, h_prev + state, c_prev + state, cells + state,
+                        tanh_c + state, out + state);
+    });
   }
   return r;
-}
-
-// One backward step's gate gradients, in one pass over the rows instead of a dozen tensor ops
-// (each with its own allocation and parallel region), compiled per vector width. gates and
-// d_gates are (rows, 4H) row-major, the others (rows, H); dc holds the cell-state gradient and
-// leaves with the part that flows to the previous cell state.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void lstm_gate_gradients(
-    int64_t first, int64_t last, int64_t hidden, const float* __restrict dh, float* __restrict dc,
-    const float* __restrict gates, const float* __restrict tanh_c, const float* __restrict c_prev,
-    float* __restrict d_gates) {
-  for (int64_t row = first; row < last; ++row) {
-    const int64_t state = row * hidden, gate = row * 4 * hidden;
-    const float *i = gates + gate, *f = i + hidden, *g = f + hidden, *o = g + hidden;
-    float *d_i = d_gates + gate, *d_f = d_i + hidden, *d_g = d_f + hidden, *d_o = d_g + hidden;
-    for (int64_t k = 0; k < hidden; ++k) {
-      const float d = dh[state + k], tc = tanh_c[state + k];
-      const float d_cell = dc[state + k] + d * o[k] * (1 - tc * tc);
-      d_i[k] = d_cell * g[k] * i[k] * (1 - i[k]);
-      d_f[k] = d_cell * c_prev[state + k] * f[k] * (1 - f[k]);
-      d_g[k] = d_cell * i[k] * (1 - g[k] * g[k]);
-      d_o[k] = d * tc * o[k] * (1 - o[k]);
-      dc[state + k] = d_cell * f[k];
-    }
-  }
 }
 
 class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
@@ -112,8 +82,8 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
       if (d_outputs.defined()) dh.add_(d_outputs.narrow(0, offset, rows));
       const float* dh_data = dh_state.data_ptr<float>();
       float *dc_data = dc_state.data_ptr<float>(), *dg = d_gates.data_ptr<float>() + offset * 4 * hidden;
-      at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / hidden), [&](int64_t first, int64_t last) {
-        lstm_gate_gradients(first, last, hidden, dh_data, dc_data, gate_data + offset * 4 * hidden,
+      at::parallel_for(0, rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
+        lstm_step_backward(first, last, hidden, dh_data, dc_data, gate_data + offset * 4 * hidden,
                             tanh_c_data + offset * hidden, c_prev_data + offset * hidden, dg);
       });
       torch::mm_out(dh, d_gates.narrow(0, offset, rows), w_hh);

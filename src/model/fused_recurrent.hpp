@@ -31,6 +31,8 @@ struct PackedStep {
 };
 // The steps in the order the forward pass runs them.
 std::vector<PackedStep> packed_steps(const StepSchedule& schedule);
+// Rows per parallel task of a step's elementwise pass: enough work per task to pay for the hand-off.
+inline int64_t rows_per_task(int64_t hidden) { return std::max<int64_t>(1, 16384 / hidden); }
 
 // x (N, I) packed rows; h0, c0 (B, H). Returns the packed outputs (N, H) and the final h and c (B, H).
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x,

@@ -9,7 +9,7 @@ namespace nmt {
 namespace {
 
 struct AdamStep {
-  float beta1, beta2, eps, weight_decay, step_size, correction2_sqrt;
+  float beta1, beta2, eps, weight_decay, step_size, correction2_sqrt, gradient_scale;
 };
 
 // The sqrt and division per element dominate the update; compiled once per vector width and
@@ -19,9 +19,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void adam_update(
     const AdamStep s, float* __restrict param, const float* __restrict grad, float* __restrict exp_avg,
     float* __restrict exp_avg_sq, int64_t count) {
   const float beta1 = s.beta1, beta2 = s.beta2, eps = s.eps, decay = s.weight_decay, step_size = s.step_size,
-              correction = s.correction2_sqrt;
+              correction = s.correction2_sqrt, scale = s.gradient_scale;
   for (int64_t i = 0; i < count; ++i) {
-    const float g = grad[i] + decay * param[i];
+    const float g = grad[i] * scale + decay * param[i];
     const float m = exp_avg[i] * beta1 + (1 - beta1) * g;
     const float v = exp_avg_sq[i] * beta2 + (1 - beta2) * g * g;
     exp_avg[i] = m;
@@ -36,10 +36,22 @@ bool fusable(const torch::Tensor& p) {
 }  // namespace
 
 torch::Tensor FusedAdam::step(LossClosure closure) {
+  torch::Tensor scale;
+  std::swap(scale, gradient_scale_);
+  bool all_fusable = true;
   for (const auto& group : param_groups())
-    for (const auto& p : group.params())
-      if (p.grad().defined() && !fusable(p)) return torch::optim::Adam::step(closure);
+    for (const auto& p : group.params()) all_fusable = all_fusable && (!p.grad().defined() || fusable(p));
+  if (!all_fusable) {
+    if (scale.defined()) {
+      torch::NoGradGuard no_grad;
+      for (const auto& group : param_groups())
+        for (const auto& p : group.params())
+          if (p.grad().defined()) p.grad().mul_(scale);
+    }
+    return torch::optim::Adam::step(closure);
+  }
   torch::NoGradGuard no_grad;
+  const float gradient_scale = scale.defined() ? scale.item<float>() : 1.0f;
   torch::Tensor loss;
   if (closure) {
     at::AutoGradMode enable_grad(true);
@@ -73,7 +85,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       const float* grad = p.grad().data_ptr<float>();
       float* exp_avg = state.exp_avg().data_ptr<float>();
       float* exp_avg_sq = state.exp_avg_sq().data_ptr<float>();
-      const AdamStep step{beta1, beta2, eps, weight_decay, step_size, correction2_sqrt};
+      const AdamStep step{beta1, beta2, eps, weight_decay, step_size, correction2_sqrt, gradient_scale};
       at::parallel_for(0, p.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
         adam_update(step, param + begin, grad + begin, exp_avg + begin, exp_avg_sq + begin, end - begin);
       });

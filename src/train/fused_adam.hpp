@@ -10,6 +10,12 @@ class FusedAdam : public torch::optim::Adam {
  public:
   using torch::optim::Adam::Adam;
   torch::Tensor step(LossClosure closure = nullptr) override;
+  // The next step reads every gradient multiplied by `scale` (a 0-dim tensor): gradient clipping
+  // without a pass of its own over the gradients.
+  void scale_next_gradients(torch::Tensor scale) { gradient_scale_ = std::move(scale); }
+
+ private:
+  torch::Tensor gradient_scale_;
 };
 
 }  // namespace nmt

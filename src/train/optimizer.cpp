@@ -19,6 +19,23 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainingConfig& co
       parameters, torch::optim::SGDOptions(config.lr).momentum(config.momentum).weight_decay(config.weight_decay));
 }
 
+void clip_gradient_norm(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters,
+                        double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) norms.push_back(p.grad().norm());
+  if (norms.empty()) return;
+  // torch::nn::utils::clip_grad_norm_'s coefficient, without a host sync.
+  const auto scale = torch::clamp(max_norm / (torch::stack(norms).norm() + 1e-6), c10::nullopt, 1.0);
+  if (auto* adam = dynamic_cast<FusedAdam*>(&optimizer)) {
+    adam->scale_next_gradients(scale);
+    return;
+  }
+  for (const auto& p : parameters)
+    if (p.grad().defined()) p.grad().mul_(scale);
+}
+
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }

@@ -12,6 +12,10 @@ namespace nmt {
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainingConfig& config,
                                                         const std::vector<torch::Tensor>& parameters);
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+// torch::nn::utils::clip_grad_norm_ before the optimizer's next step; FusedAdam applies the
+// scale inside its own pass over the gradients.
+void clip_gradient_norm(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters,
+                        double max_norm);
 
 // constant | plateau (decay when the validation metric stops improving) | inverse_sqrt (with warmup)
 // | cosine (down to min_lr at max_steps or at the end of the max_minutes budget, whichever comes first;

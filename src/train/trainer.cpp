@@ -451,7 +451,7 @@ void Trainer::train_step(const StepPlan& plan, const StepAgreement& agreed) {
     loss_sum = gradient_sync_->finish(loss_sum);
     window_sum_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
   }
-  if (config_.training.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config_.training.clip_norm);
+  if (config_.training.clip_norm > 0) clip_gradient_norm(*optimizer_, model.parameters(), config_.training.clip_norm);
   lr_ = schedule_.lr_at(progress_.step + 1, agreed.seconds);
   set_learning_rate(*optimizer_, lr_);
   optimizer_->step();
