@@ -62,28 +62,22 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     const Tensor &gates = saved[4], &hidden_new = saved[5], &h_prevs = saved[6];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
     const int64_t hidden = h0.size(1);
-    // The kernel below reads these as dense row-major arrays.
-    Tensor dh_state = grads[1].defined() ? grads[1].clone(torch::MemoryFormat::Contiguous)
-                                         : torch::zeros(h0.sizes(), h0.options());
-    const Tensor d_outputs = grads[0].defined() ? grads[0].contiguous() : Tensor();
+    Tensor dh_state = dense_state_gradient(grads[1], h0);
     Tensor d_input_gates = torch::empty_like(gates), d_hidden_gates = torch::empty_like(gates);
     Tensor carry = torch::empty(h0.sizes(), h0.options());
-    const float *gate_data = gates.data_ptr<float>(), *h_prev_data = h_prevs.data_ptr<float>(),
-                *hidden_new_data = hidden_new.data_ptr<float>();
-    const auto steps = packed_steps(schedule);
-    for (auto step = steps.rbegin(); step != steps.rend(); ++step) {
-      const int64_t offset = step->offset, rows = step->rows;
-      Tensor dh = dh_state.narrow(0, 0, rows);
-      if (d_outputs.defined()) dh.add_(d_outputs.narrow(0, offset, rows));
-      const float* dh_data = dh_state.data_ptr<float>();
-      float *dx = d_input_gates.data_ptr<float>() + offset * 3 * hidden,
-            *dhg = d_hidden_gates.data_ptr<float>() + offset * 3 * hidden, *carry_data = carry.data_ptr<float>();
+    const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
+                *h_prev_data = h_prevs.data_ptr<float>(), *hidden_new_data = hidden_new.data_ptr<float>();
+    float *dx = d_input_gates.data_ptr<float>(), *dhg = d_hidden_gates.data_ptr<float>(),
+          *carry_data = carry.data_ptr<float>();
+    for_each_step_backward(schedule, dh_state, grads[0], [&](int64_t offset, int64_t rows) {
+      const int64_t gate = offset * 3 * hidden, state = offset * hidden;
       at::parallel_for(0, rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
-        gru_step_backward(first, last, hidden, dh_data, gate_data + offset * 3 * hidden,
-                          h_prev_data + offset * hidden, hidden_new_data + offset * hidden, dx, dhg, carry_data);
+        gru_step_backward(first, last, hidden, dh, gate_data + gate, h_prev_data + state, hidden_new_data + state,
+                          dx + gate, dhg + gate, carry_data);
       });
-      torch::addmm_out(dh, carry.narrow(0, 0, rows), d_hidden_gates.narrow(0, offset, rows), w_hh);
-    }
+      Tensor previous = dh_state.narrow(0, 0, rows);
+      torch::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_gates.narrow(0, offset, rows), w_hh);
+    });
     return {torch::mm(d_input_gates, w_ih),
             dh_state,
             torch::mm(d_input_gates.t(), x),

@@ -66,28 +66,20 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     const Tensor &gates = saved[4], &tanh_c = saved[5], &h_prevs = saved[6], &c_prevs = saved[7];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
     const int64_t hidden = h0.size(1);
-    // The kernel below reads these as dense row-major arrays.
-    Tensor dh_state = grads[1].defined() ? grads[1].clone(torch::MemoryFormat::Contiguous)
-                                         : torch::zeros(h0.sizes(), h0.options());
-    Tensor dc_state = grads[2].defined() ? grads[2].clone(torch::MemoryFormat::Contiguous)
-                                         : torch::zeros(h0.sizes(), h0.options());
-    const Tensor d_outputs = grads[0].defined() ? grads[0].contiguous() : Tensor();
+    Tensor dh_state = dense_state_gradient(grads[1], h0), dc_state = dense_state_gradient(grads[2], h0);
     Tensor d_gates = torch::empty_like(gates);  // pre-activation gate gradients
-    const float *gate_data = gates.data_ptr<float>(), *tanh_c_data = tanh_c.data_ptr<float>(),
-                *c_prev_data = c_prevs.data_ptr<float>();
-    const auto steps = packed_steps(schedule);
-    for (auto step = steps.rbegin(); step != steps.rend(); ++step) {
-      const int64_t offset = step->offset, rows = step->rows;
-      Tensor dh = dh_state.narrow(0, 0, rows);
-      if (d_outputs.defined()) dh.add_(d_outputs.narrow(0, offset, rows));
-      const float* dh_data = dh_state.data_ptr<float>();
-      float *dc_data = dc_state.data_ptr<float>(), *dg = d_gates.data_ptr<float>() + offset * 4 * hidden;
+    const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
+                *tanh_c_data = tanh_c.data_ptr<float>(), *c_prev_data = c_prevs.data_ptr<float>();
+    float *dc = dc_state.data_ptr<float>(), *dg = d_gates.data_ptr<float>();
+    for_each_step_backward(schedule, dh_state, grads[0], [&](int64_t offset, int64_t rows) {
+      const int64_t gate = offset * 4 * hidden, state = offset * hidden;
       at::parallel_for(0, rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
-        lstm_step_backward(first, last, hidden, dh_data, dc_data, gate_data + offset * 4 * hidden,
-                            tanh_c_data + offset * hidden, c_prev_data + offset * hidden, dg);
+        lstm_step_backward(first, last, hidden, dh, dc, gate_data + gate, tanh_c_data + state, c_prev_data + state,
+                           dg + gate);
       });
-      torch::mm_out(dh, d_gates.narrow(0, offset, rows), w_hh);
-    }
+      Tensor previous = dh_state.narrow(0, 0, rows);
+      torch::mm_out(previous, d_gates.narrow(0, offset, rows), w_hh);
+    });
     const Tensor d_bias = d_gates.sum(0);
     return {torch::mm(d_gates, w_ih),
             dh_state,

@@ -31,6 +31,25 @@ struct PackedStep {
 };
 // The steps in the order the forward pass runs them.
 std::vector<PackedStep> packed_steps(const StepSchedule& schedule);
+// The backward pass's walk over the steps, last first: for each, adds the step's rows of
+// d_outputs (N, H; undefined when no gradient reached the outputs) to the first rows of dh_state
+// (B, H), then calls step(offset, rows), which turns dh_state's rows into the previous state's.
+template <typename StepFn>
+void for_each_step_backward(const StepSchedule& schedule, torch::Tensor& dh_state, const torch::Tensor& d_outputs,
+                            StepFn&& step) {
+  const auto steps = packed_steps(schedule);
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    if (d_outputs.defined()) dh_state.narrow(0, 0, it->rows).add_(d_outputs.narrow(0, it->offset, it->rows));
+    step(it->offset, it->rows);
+  }
+}
+
+// A final state's incoming gradient as a dense (B, H) array the step kernels can write: a copy
+// of `grad`, or zeros like `state` when none arrived.
+inline torch::Tensor dense_state_gradient(const torch::Tensor& grad, const torch::Tensor& state) {
+  return grad.defined() ? grad.clone(torch::MemoryFormat::Contiguous) : torch::zeros(state.sizes(), state.options());
+}
+
 // Rows per parallel task of a step's elementwise pass: enough work per task to pay for the hand-off.
 inline int64_t rows_per_task(int64_t hidden) { return std::max<int64_t>(1, 16384 / hidden); }
 
