@@ -6,7 +6,6 @@
 
 #include "model/dropout.hpp"
 
-
 namespace nmt {
 
 RecurrentImpl::RecurrentImpl(const RecurrentOptions& options) : options_(options) {
