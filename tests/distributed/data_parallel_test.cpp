@@ -150,6 +150,21 @@ Config run_beside(const Config& one, const std::string& dir, const std::string& 
   return config;
 }
 
+// Two ranks of an endless run in `dir`, started and training.
+struct EndlessPair {
+  Config config;
+  std::string config_path;
+  int port = 0;
+  pid_t rank0 = -1, rank1 = -1;
+};
+
+EndlessPair start_endless_pair(const std::string& dir) {
+  EndlessPair pair{endless_run(dir), dir + "/config.yaml", free_local_port()};
+  pair.rank0 = start_rank(pair.config_path, 0, 2, pair.port, dir + "/rank0.log");
+  pair.rank1 = start_rank(pair.config_path, 1, 2, pair.port, dir + "/rank1.log");
+  return pair;
+}
+
 }  // namespace
 
 TEST(DataParallel, TwoProcessesTrainTheModelOfOneProcessWithTheSameGlobalBatch) {
@@ -265,11 +280,7 @@ TEST(DataParallel, AKilledRankMakesTheOtherExitWithinTenSecondsNamingStepAndPeer
 
 TEST(DataParallel, AStoppedRankMakesTheOtherExitWithinTheTimeOut) {
   const auto dir = test::scratch_dir("stop");
-  const Config config = endless_run(dir);
-  const std::string config_path = dir + "/config.yaml";
-  const int port = free_local_port();
-  const pid_t rank0 = start_rank(config_path, 0, 2, port, dir + "/rank0.log");
-  const pid_t rank1 = start_rank(config_path, 1, 2, port, dir + "/rank1.log");
+  const auto [config, config_path, port, rank0, rank1] = start_endless_pair(dir);
   ASSERT_TRUE(wait_for_step(config.training.dir, 5));
   kill(rank1, SIGSTOP);
   double took = 0;
@@ -467,11 +478,7 @@ TEST(DataParallel, ATimeBasedScheduleGivesEveryRankTheSameLearningRate) {
 
 TEST(DataParallel, ASecondProcessWithTheSameRankIsRefused) {
   const auto dir = test::scratch_dir("twice");
-  const Config config = endless_run(dir);
-  const std::string config_path = dir + "/config.yaml";
-  const int port = free_local_port();
-  const pid_t rank0 = start_rank(config_path, 0, 2, port, dir + "/rank0.log");
-  const pid_t rank1 = start_rank(config_path, 1, 2, port, dir + "/rank1.log");
+  const auto [config, config_path, port, rank0, rank1] = start_endless_pair(dir);
   ASSERT_TRUE(wait_for_step(config.training.dir, 2));
   // The run is under way, its store up: a late process claiming RANK 1 is turned away.
   const pid_t again = start_rank(config_path, 1, 2, port, dir + "/again.log");
