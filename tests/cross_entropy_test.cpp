@@ -1,5 +1,5 @@
 // The fused cross-entropy against torch's: the same sum and gradient, PAD ignored, with and without
-// label smoothing.
+// label smoothing, on the CPU row kernels (float) and the tensor-op version (double).
 #include <gtest/gtest.h>
 
 #include "data/special_tokens.hpp"
@@ -12,9 +12,10 @@ TEST(CrossEntropy, MatchesTorchCrossEntropyAndItsGradient) {
   torch::manual_seed(2);
   auto targets = torch::randint(0, 50, {40}, torch::kInt64);
   targets.slice(0, 0, 5).fill_(kPad);  // ignored rows
+  for (const auto type : {torch::kFloat, torch::kDouble})
   for (const double smoothing : {0.0, 0.1}) {
-    SCOPED_TRACE("label smoothing " + std::to_string(smoothing));
-    const auto logits = (torch::randn({40, 50}) * 3).requires_grad_();
+    SCOPED_TRACE(std::string(c10::toString(type)) + ", label smoothing " + std::to_string(smoothing));
+    const auto logits = (torch::randn({40, 50}, type) * 3).requires_grad_();
     const auto ours = cross_entropy_sum(logits, targets, smoothing);
     (ours * 0.5).backward();
     const auto our_grad = logits.grad().clone();
@@ -28,6 +29,31 @@ TEST(CrossEntropy, MatchesTorchCrossEntropyAndItsGradient) {
         << (our_grad - logits.grad()).abs().max().item<float>();
     EXPECT_EQ(our_grad.slice(0, 0, 5).abs().sum().item<float>(), 0.0f);
   }
+}
+
+TEST(CrossEntropy, SameBitsOnOneThreadAndTwo) {
+  torch::manual_seed(3);
+  const auto targets = torch::randint(0, 700, {300}, torch::kInt64);
+  const auto logits = (torch::randn({300, 700}) * 4).requires_grad_();
+  auto run = [&](int threads) {
+    torch::set_num_threads(threads);
+    logits.mutable_grad() = torch::Tensor();
+    const auto loss = cross_entropy_sum(logits, targets, 0.1);
+    (loss / 7).backward();
+    return std::make_pair(loss.detach(), logits.grad().clone());
+  };
+  const int threads = torch::get_num_threads();
+  const auto [loss1, grad1] = run(1);
+  const auto [loss2, grad2] = run(2);
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(loss1, loss2));
+  EXPECT_TRUE(torch::equal(grad1, grad2));
+}
+
+TEST(CrossEntropy, RefusesATargetOutsideTheVocabulary) {
+  const auto logits = torch::zeros({2, 5});
+  EXPECT_THROW(cross_entropy_sum(logits, torch::tensor({1, 5}, torch::kInt64)), c10::Error);
+  EXPECT_THROW(cross_entropy_sum(logits, torch::tensor({-1, 2}, torch::kInt64)), c10::Error);
 }
 
 TEST(CrossEntropy, StaysFiniteOnExtremeLogits) {

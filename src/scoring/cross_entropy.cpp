@@ -1,6 +1,9 @@
 #include "scoring/cross_entropy.hpp"
 
+#include <ATen/Parallel.h>
+
 #include "data/special_tokens.hpp"
+#include "scoring/cross_entropy_kernels.hpp"
 
 namespace nmt {
 namespace {
@@ -14,6 +17,7 @@ using torch::autograd::variable_list;
 // keeps the softmax for the backward pass, which then needs no exp of its own. log p comes from
 // the row's largest logit, whose probability is at least 1 / V, so it never underflows:
 // log p[j] = x[j] - x[max] + log p[max].
+// The tensor-op version, for devices other than the CPU and types other than float.
 class CrossEntropySum : public torch::autograd::Function<CrossEntropySum> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& logits, const Tensor& targets, double smoothing) {
@@ -44,9 +48,51 @@ class CrossEntropySum : public torch::autograd::Function<CrossEntropySum> {
   }
 };
 
+// The same on CPU floats, by the row kernels; the row losses are added in row order, so the sum
+// does not depend on the thread count.
+class CpuCrossEntropySum : public torch::autograd::Function<CpuCrossEntropySum> {
+ public:
+  static constexpr int64_t kGrain = 16;  // rows per task
+
+  static Tensor forward(AutogradContext* ctx, const Tensor& logits_in, const Tensor& targets_in, double smoothing) {
+    const Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
+    const int64_t rows = logits.size(0), vocab = logits.size(1);
+    TORCH_CHECK(rows == 0 || (targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < vocab),
+                "cross_entropy_sum: a target is outside the vocabulary of ", vocab);
+    Tensor exp_shifted = torch::empty_like(logits), inv_sum = torch::empty({rows}, logits.options());
+    std::vector<float> row_loss(static_cast<size_t>(rows));
+    at::parallel_for(0, rows, kGrain, [&](int64_t first, int64_t last) {
+      cross_entropy_forward(first, last, vocab, logits.data_ptr<float>(), targets.data_ptr<int64_t>(), kPad,
+                            static_cast<float>(smoothing), exp_shifted.data_ptr<float>(), inv_sum.data_ptr<float>(),
+                            row_loss.data());
+    });
+    double loss = 0;
+    for (const float value : row_loss) loss += value;
+    ctx->save_for_backward({exp_shifted, inv_sum, targets});
+    ctx->saved_data["smoothing"] = smoothing;
+    return torch::tensor(static_cast<float>(loss), logits.options());
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &exp_shifted = saved[0], &inv_sum = saved[1], &targets = saved[2];
+    const auto smoothing = static_cast<float>(ctx->saved_data["smoothing"].toDouble());
+    const auto scale = grads[0].item<float>();
+    const int64_t rows = exp_shifted.size(0), vocab = exp_shifted.size(1);
+    Tensor grad = torch::empty_like(exp_shifted);
+    at::parallel_for(0, rows, kGrain, [&](int64_t first, int64_t last) {
+      cross_entropy_backward(first, last, vocab, exp_shifted.data_ptr<float>(), inv_sum.data_ptr<float>(),
+                             targets.data_ptr<int64_t>(), kPad, smoothing, scale, grad.data_ptr<float>());
+    });
+    return {grad, Tensor(), Tensor()};
+  }
+};
+
 }  // namespace
 
 torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
+  if (logits.device().is_cpu() && logits.scalar_type() == torch::kFloat)
+    return CpuCrossEntropySum::apply(logits, targets, label_smoothing);
   return CrossEntropySum::apply(logits, targets, label_smoothing);
 }
 

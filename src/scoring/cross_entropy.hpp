@@ -2,7 +2,8 @@
 // ignored), in fewer passes over the logits: the forward pass keeps the softmax, and the backward
 // pass scales it into the gradient in one step, where torch runs nll_loss's backward (a zeroed
 // logits-sized tensor and a scatter) and then log_softmax's (with an exp per logit). The output
-// layer's logits are the largest tensor of a step, so each pass over them counts.
+// layer's logits are the largest tensor of a step, so each pass over them counts. On CPU floats
+// row kernels do it in two passes forward and one backward (scoring/cross_entropy_kernels.hpp).
 #pragma once
 #include <torch/torch.h>
 
