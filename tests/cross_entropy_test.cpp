@@ -12,22 +12,23 @@ TEST(CrossEntropy, MatchesTorchCrossEntropyAndItsGradient) {
   torch::manual_seed(2);
   auto targets = torch::randint(0, 50, {40}, torch::kInt64);
   targets.slice(0, 0, 5).fill_(kPad);  // ignored rows
-  for (const auto type : {torch::kFloat, torch::kDouble})
-  for (const double smoothing : {0.0, 0.1}) {
-    SCOPED_TRACE(std::string(c10::toString(type)) + ", label smoothing " + std::to_string(smoothing));
-    const auto logits = (torch::randn({40, 50}, type) * 3).requires_grad_();
-    const auto ours = cross_entropy_sum(logits, targets, smoothing);
-    (ours * 0.5).backward();
-    const auto our_grad = logits.grad().clone();
-    logits.mutable_grad() = torch::Tensor();
-    const auto theirs = F::cross_entropy(
-        logits, targets,
-        F::CrossEntropyFuncOptions().ignore_index(kPad).reduction(torch::kSum).label_smoothing(smoothing));
-    (theirs * 0.5).backward();
-    EXPECT_NEAR(ours.item<double>(), theirs.item<double>(), 1e-4 * std::abs(theirs.item<double>()));
-    EXPECT_TRUE(torch::allclose(our_grad, logits.grad(), 1e-5, 1e-6))
-        << (our_grad - logits.grad()).abs().max().item<float>();
-    EXPECT_EQ(our_grad.slice(0, 0, 5).abs().sum().item<float>(), 0.0f);
+  for (const auto type : {torch::kFloat, torch::kDouble}) {
+    for (const double smoothing : {0.0, 0.1}) {
+      SCOPED_TRACE(std::string(c10::toString(type)) + ", label smoothing " + std::to_string(smoothing));
+      const auto logits = (torch::randn({40, 50}, type) * 3).requires_grad_();
+      const auto ours = cross_entropy_sum(logits, targets, smoothing);
+      (ours * 0.5).backward();
+      const auto our_grad = logits.grad().clone();
+      logits.mutable_grad() = torch::Tensor();
+      const auto theirs = F::cross_entropy(
+          logits, targets,
+          F::CrossEntropyFuncOptions().ignore_index(kPad).reduction(torch::kSum).label_smoothing(smoothing));
+      (theirs * 0.5).backward();
+      EXPECT_NEAR(ours.item<double>(), theirs.item<double>(), 1e-4 * std::abs(theirs.item<double>()));
+      EXPECT_TRUE(torch::allclose(our_grad, logits.grad(), 1e-5, 1e-6))
+          << (our_grad - logits.grad()).abs().max().item<float>();
+      EXPECT_EQ(our_grad.slice(0, 0, 5).abs().sum().item<float>(), 0.0f);
+    }
   }
 }
 

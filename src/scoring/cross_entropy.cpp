@@ -16,8 +16,8 @@ using torch::autograd::variable_list;
 // vocabulary of -log p; its gradient is scale * (p - (1 - e) * onehot - e / V). The forward pass
 // keeps the softmax for the backward pass, which then needs no exp of its own. log p comes from
 // the row's largest logit, whose probability is at least 1 / V, so it never underflows:
-// log p[j] = x[j] - x[max] + log p[max].
-// The tensor-op version, for devices other than the CPU and types other than float.
+// log p[j] = x[j] - x[max] + log p[max]. This tensor-op version serves devices other than the CPU
+// and types other than float.
 class CrossEntropySum : public torch::autograd::Function<CrossEntropySum> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& logits, const Tensor& targets, double smoothing) {

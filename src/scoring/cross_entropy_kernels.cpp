@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#define NMT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#include "runtime/vector_clones.hpp"
 
 namespace nmt {
 

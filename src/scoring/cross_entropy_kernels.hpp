@@ -1,8 +1,7 @@
 // The per-row arithmetic of the CPU cross-entropy (scoring/cross_entropy.hpp) on row-major float
 // arrays, for rows [first, last): two passes over a row's logits forward and one backward, where
-// torch's softmax, gather, sum and scaled gradient take about ten. Compiled per vector width and
-// chosen at load time; exp uses the vector math library (fast-math), so results differ from
-// torch's in the last bits.
+// the tensor-op version makes one pass per op. Compiled per vector width and chosen at load time;
+// exp uses the vector math library (fast-math), so results differ from torch's in the last bits.
 #pragma once
 #include <cstdint>
 

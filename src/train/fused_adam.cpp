@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "runtime/vector_clones.hpp"
+
 namespace nmt {
 
 namespace {
@@ -15,7 +17,7 @@ struct AdamStep {
 // The sqrt and division per element dominate the update; compiled once per vector width and
 // chosen at load time, so a CPU with AVX-512 does them 16 at a time while the binary still runs
 // anywhere. The CPU picks the clone, so a resumed run on the same machine stays bit-exact.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void adam_update(
+NMT_VECTOR_CLONES void adam_update(
     const AdamStep s, float* __restrict param, const float* __restrict grad, float* __restrict exp_avg,
     float* __restrict exp_avg_sq, int64_t count) {
   const float beta1 = s.beta1, beta2 = s.beta2, eps = s.eps, decay = s.weight_decay, step_size = s.step_size,
