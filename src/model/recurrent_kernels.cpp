@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "runtime/vector_clones.hpp"
+#define NMT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 namespace nmt {
 namespace {
