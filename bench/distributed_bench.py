@@ -6,7 +6,10 @@ bench-gru (or --cell lstm) on Multi30k de->en, --steps timed steps after --warmu
 per second; every setting once per round, rounds alternating, medians reported. For nmt's 2 x 1
 runs it also reports where the step goes, from metrics.jsonl: agreeing on the step (waiting for
 the slower rank included) and finishing the gradient sums after the backward pass (with
-NMT_OVERLAP_ALLREDUCE=0 all of the copies and allreduce happen there).
+NMT_OVERLAP_ALLREDUCE=0 all of the copies and allreduce happen there). Two more settings show
+what the communication costs: with NMT_ROW_SPARSE_SUMS=0 the embedding tables are summed whole
+instead of by the rows in use, and "without communication" runs two separate 1 x 1 trainings at
+half the batch side by side, the ceiling for 2 x 1 on these cores.
 Prints one JSON line per run and a summary table.
 """
 import argparse
@@ -28,16 +31,25 @@ def timed_records(model_dir, warmup):
     return [r for r in records if r["type"] == "train" and r["step"] > warmup]
 
 
-def nmt_run(a, name, launcher=(), threads=None, extra=(), env=None):
+def nmt_command(a, name, launcher=(), threads=None, extra=()):
     model_dir = os.path.join(ROOT, "runs/bench-dp", name)
     shutil.rmtree(model_dir, ignore_errors=True)
     cmd = [a.nmt, "--log-level", "warn"] + (["--threads", str(threads)] if threads else []) + [
         "train", "--config", f"configs/bench-{a.cell}.yaml", "--set", f"training.dir={model_dir}",
         "--set", f"training.max_steps={a.warmup + a.steps}", "--set", f"training.log_every={a.warmup}",
         "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0", *extra, *launcher]
+    return cmd, model_dir
+
+
+def nmt_env(env=None):
     run_env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     run_env.update(env or {})
-    subprocess.run(cmd, cwd=ROOT, env=run_env, check=True, stdout=subprocess.DEVNULL)
+    return run_env
+
+
+def nmt_run(a, name, launcher=(), threads=None, extra=(), env=None):
+    cmd, model_dir = nmt_command(a, name, launcher, threads, extra)
+    subprocess.run(cmd, cwd=ROOT, env=nmt_env(env), check=True, stdout=subprocess.DEVNULL)
     records = timed_records(model_dir, a.warmup)
     seconds = sum(r["seconds"] for r in records)
     result = {"impl": "nmt", "setting": name, "tokens_per_sec": round(sum(r["tokens"] for r in records) / seconds, 1),
@@ -46,6 +58,25 @@ def nmt_run(a, name, launcher=(), threads=None, extra=(), env=None):
         result["agree_fraction"] = round(sum(r["agree_seconds"] for r in records) / seconds, 3)
         result["gradient_sum_fraction"] = round(sum(r["gradient_sum_seconds"] for r in records) / seconds, 3)
     return result
+
+
+def independent_halves(a):
+    """What 2 x 1 could give without any communication: two separate 1-thread trainings at half
+    the batch (bench-{gru,lstm}.yaml have 64), each pinned to its own core, at the same time; their
+    tokens/s added."""
+    runs = []
+    for core in (0, 1):
+        cmd, model_dir = nmt_command(a, f"half{core}", threads=1, extra=[
+            "--set", "training.batch_size=32", "--set", f"training.seed={core + 1}"])
+        runs.append((subprocess.Popen(["taskset", "-c", str(core), *cmd], cwd=ROOT, env=nmt_env(),
+                                      stdout=subprocess.DEVNULL), model_dir))
+    total = 0.0
+    for process, model_dir in runs:
+        if process.wait() != 0:
+            sys.exit(f"distributed_bench: the run in {model_dir} failed")
+        records = timed_records(model_dir, a.warmup)
+        total += sum(r["tokens"] for r in records) / sum(r["seconds"] for r in records)
+    return {"impl": "nmt", "setting": "independent halves", "tokens_per_sec": round(total, 1)}
 
 
 def reference_run(a, name, threads, processes):
@@ -83,8 +114,11 @@ def main():
         ("nmt 1x1", lambda: nmt_run(a, "1x1", threads=1)),
         ("nmt 1x2", lambda: nmt_run(a, "1x2", threads=2)),
         ("nmt 2x1", lambda: nmt_run(a, "2x1", launcher=["--nproc-per-node", "2"])),
+        ("nmt 2x1, embedding tables summed whole", lambda: nmt_run(
+            a, "2x1-whole", launcher=["--nproc-per-node", "2"], env={"NMT_ROW_SPARSE_SUMS": "0"})),
         ("nmt 2x1, sums after the backward pass", lambda: nmt_run(
             a, "2x1-after", launcher=["--nproc-per-node", "2"], env={"NMT_OVERLAP_ALLREDUCE": "0"})),
+        ("nmt 2x1 without communication: two separate 1x1 at half the batch", lambda: independent_halves(a)),
         ("nmt 2x1 batch 128, accumulate 2", lambda: nmt_run(
             a, "2x1-acc2", launcher=["--nproc-per-node", "2"],
             extra=["--set", "training.batch_size=128", "--set", "training.accumulate=2"])),
@@ -107,7 +141,8 @@ def main():
         rounds = " / ".join(f"{r['tokens_per_sec']:.0f}" for r in runs)
         print(f"| {name} | {median[name]:.0f} | {median[name] / median['nmt 1x1']:.2f}x | "
               f"{median[name] / median['nmt 1x2']:.2f}x | {rounds} |")
-    for name in ("nmt 2x1", "nmt 2x1, sums after the backward pass", "nmt 2x1 batch 128, accumulate 2"):
+    for name in ("nmt 2x1", "nmt 2x1, embedding tables summed whole", "nmt 2x1, sums after the backward pass",
+                 "nmt 2x1 batch 128, accumulate 2"):
         runs = results[name]
         print(f"{name}: agreeing on the step (incl. waiting) {statistics.median(r['agree_fraction'] for r in runs):.1%}, "
               f"gradient sums left after the backward pass {statistics.median(r['gradient_sum_fraction'] for r in runs):.1%} "

@@ -52,6 +52,15 @@ std::string format_duration(double seconds) {
   return text;
 }
 
+// The weights of the model's embedding layers: their gradients have rows only for the tokens of
+// the batch (more when a table is tied to an output layer; GradientSync then sums it whole).
+std::vector<torch::Tensor> embedding_tables(torch::nn::Module& model) {
+  std::vector<torch::Tensor> tables;
+  for (const auto& module : model.modules())
+    if (const auto* embedding = module->as<torch::nn::Embedding>()) tables.push_back(embedding->weight);
+  return tables;
+}
+
 // Everything about where training stands; saved in every checkpoint.
 struct Progress {
   int64_t step = 0, epoch = 0, position = 0;  // position: batches of `epoch` already done
@@ -111,6 +120,8 @@ class Trainer {
   // Gradient sums start during the backward pass; NMT_OVERLAP_ALLREDUCE=0 sends them all after it
   // (for measurements, docs/DISTRIBUTED.md).
   const bool overlap_gradient_sums_ = switch_from_environment("NMT_OVERLAP_ALLREDUCE");
+  // Embedding tables are summed by the rows in use; NMT_ROW_SPARSE_SUMS=0 sums them whole.
+  const bool row_sparse_sums_ = switch_from_environment("NMT_ROW_SPARSE_SUMS");
   std::unique_ptr<TrainingTask> task_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<ParameterAverage> average_;  // with training.ema_decay
@@ -598,7 +609,9 @@ int Trainer::run() {
   if (options_.resume) resume();
   check_parameters_agree("at the start");
   if (world_.distributed())
-    gradient_sync_ = std::make_unique<GradientSync>(task_->module().parameters(), *group_, config_.distributed.bucket_mb);
+    gradient_sync_ = std::make_unique<GradientSync>(task_->module().parameters(),
+                                                    row_sparse_sums_ ? embedding_tables(task_->module()) : std::vector<torch::Tensor>{},
+                                                    *group_, config_.distributed.bucket_mb);
   if (group_->is_root()) metrics_ = std::make_unique<AppendFile>(metrics_path(dir_));
   spdlog::info("model: {} parameters, {}, device {}", count_parameters(task_->module()), task_->describe(),
                device_.str());
