@@ -3,22 +3,21 @@
 #include <algorithm>
 
 namespace nmt {
-namespace {
-
-// Writes 1 for each row of `table` with a nonzero entry, else 0, into `flags`. On the CPU one
-// pass over the bits (a row in use usually stops at its first entry): torch's ne(0).any(1) took
-// 7-10 ms a step on bench-gru's two tables, this about a tenth of that.
 void flag_rows_in_use(const torch::Tensor& table, torch::Tensor flags) {
   if (!table.is_cpu()) {
     flags.copy_(table.ne(0).any(1));
     return;
   }
+  TORCH_CHECK(table.dim() == 2 && table.is_contiguous() && table.scalar_type() == torch::kFloat &&
+                  flags.is_contiguous() && flags.scalar_type() == torch::kFloat && flags.numel() == table.size(0),
+              "flag_rows_in_use: a contiguous float table and one float flag per row");
+  // One pass over the bits; a row in use usually stops at its first entry.
   const int64_t rows = table.size(0), columns = table.size(1);
   const auto* bits = reinterpret_cast<const uint32_t*>(table.data_ptr<float>());
   auto* out = flags.data_ptr<float>();
   for (int64_t r = 0; r < rows; ++r) {
     const uint32_t* row = bits + r * columns;
-    uint32_t any = row[0] & 0x7fffffffu;  // -0.0 counts as zero
+    uint32_t any = columns > 0 ? row[0] & 0x7fffffffu : 0;  // without the sign bit: -0.0 is zero
     for (int64_t c = 1; c < columns && any == 0; c += 64) {
       const int64_t end = std::min(columns, c + 64);
       for (int64_t k = c; k < end; ++k) any |= row[k] & 0x7fffffffu;
@@ -26,8 +25,6 @@ void flag_rows_in_use(const torch::Tensor& table, torch::Tensor flags) {
     out[r] = any != 0 ? 1.0f : 0.0f;
   }
 }
-
-}  // namespace
 
 GradientSync::GradientSync(std::vector<torch::Tensor> parameters, const std::vector<torch::Tensor>& row_sparse,
                            ProcessGroup& group, double bucket_mb)
@@ -117,19 +114,22 @@ void GradientSync::sum_row_sparse() {
   // of are in is summed whole; of the others only those rows, gathered into one buffer.
   std::vector<torch::Tensor> rows(row_sparse_.size()), gathered;
   for (size_t i = 0; i < row_sparse_.size(); ++i) {
-    auto table = slot(row_sparse_[i]);
-    const auto in_use = extras_.narrow(0, row_flag_offset_[i], table.size(0)).gt(0);
-    rows[i] = in_use.nonzero().squeeze(1);
-    if (2 * rows[i].numel() > table.size(0)) group_.start_sum(flat_.narrow(0, offset_[row_sparse_[i]], table.numel()));
-    else gathered.push_back(table.index_select(0, rows[i]).view(-1));
+    const auto table = slot(row_sparse_[i]);
+    rows[i] = extras_.narrow(0, row_flag_offset_[i], table.size(0)).gt(0).nonzero().squeeze(1);
+    if (2 * rows[i].numel() > table.size(0)) {
+      group_.start_sum(table);
+      rows[i] = torch::Tensor();  // summed whole
+    } else {
+      gathered.push_back(table.index_select(0, rows[i]).view(-1));
+    }
   }
   const auto buffer = gathered.empty() ? torch::Tensor() : torch::cat(gathered);
   if (buffer.defined()) group_.start_sum(buffer);
   group_.wait_for_sums("summing embedding gradients");
   int64_t begin = 0;
   for (size_t i = 0; i < row_sparse_.size(); ++i) {
+    if (!rows[i].defined()) continue;
     auto table = slot(row_sparse_[i]);
-    if (2 * rows[i].numel() > table.size(0)) continue;
     const int64_t length = rows[i].numel() * table.size(1);
     table.index_copy_(0, rows[i], buffer.narrow(0, begin, length).view({rows[i].numel(), table.size(1)}));
     begin += length;
