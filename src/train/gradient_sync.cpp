@@ -3,6 +3,7 @@
 #include <algorithm>
 
 namespace nmt {
+
 void flag_rows_in_use(const torch::Tensor& table, torch::Tensor flags) {
   if (!table.is_cpu()) {
     flags.copy_(table.ne(0).any(1));
@@ -11,18 +12,18 @@ void flag_rows_in_use(const torch::Tensor& table, torch::Tensor flags) {
   TORCH_CHECK(table.dim() == 2 && table.is_contiguous() && table.scalar_type() == torch::kFloat &&
                   flags.is_contiguous() && flags.scalar_type() == torch::kFloat && flags.numel() == table.size(0),
               "flag_rows_in_use: a contiguous float table and one float flag per row");
-  // One pass over the bits; a row in use usually stops at its first entry.
+  // One pass; a row in use usually stops at its first entry. (-0.0 == 0 and NaN != 0, as in ne.)
   const int64_t rows = table.size(0), columns = table.size(1);
-  const auto* bits = reinterpret_cast<const uint32_t*>(table.data_ptr<float>());
+  const float* values = table.data_ptr<float>();
   auto* out = flags.data_ptr<float>();
   for (int64_t r = 0; r < rows; ++r) {
-    const uint32_t* row = bits + r * columns;
-    uint32_t any = columns > 0 ? row[0] & 0x7fffffffu : 0;  // without the sign bit: -0.0 is zero
-    for (int64_t c = 1; c < columns && any == 0; c += 64) {
+    const float* row = values + r * columns;
+    bool any = columns > 0 && row[0] != 0.0f;
+    for (int64_t c = 1; c < columns && !any; c += 64) {
       const int64_t end = std::min(columns, c + 64);
-      for (int64_t k = c; k < end; ++k) any |= row[k] & 0x7fffffffu;
+      for (int64_t k = c; k < end; ++k) any |= row[k] != 0.0f;
     }
-    out[r] = any != 0 ? 1.0f : 0.0f;
+    out[r] = any ? 1.0f : 0.0f;
   }
 }
 
