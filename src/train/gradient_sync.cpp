@@ -1,6 +1,7 @@
 #include "train/gradient_sync.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace nmt {
 
@@ -12,18 +13,23 @@ void flag_rows_in_use(const torch::Tensor& table, torch::Tensor flags) {
   TORCH_CHECK(table.dim() == 2 && table.is_contiguous() && table.scalar_type() == torch::kFloat &&
                   flags.is_contiguous() && flags.scalar_type() == torch::kFloat && flags.numel() == table.size(0),
               "flag_rows_in_use: a contiguous float table and one float flag per row");
-  // One pass; a row in use usually stops at its first entry. (-0.0 == 0 and NaN != 0, as in ne.)
+  // One pass over the bits without the sign (so -0.0 is zero; NaN is not, as in ne), in blocks
+  // that vectorize; a row in use usually stops after its first block.
   const int64_t rows = table.size(0), columns = table.size(1);
   const float* values = table.data_ptr<float>();
   auto* out = flags.data_ptr<float>();
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = values + r * columns;
-    bool any = columns > 0 && row[0] != 0.0f;
-    for (int64_t c = 1; c < columns && !any; c += 64) {
+    uint32_t any = 0;
+    for (int64_t c = 0; c < columns && any == 0; c += 64) {
       const int64_t end = std::min(columns, c + 64);
-      for (int64_t k = c; k < end; ++k) any |= row[k] != 0.0f;
+      for (int64_t k = c; k < end; ++k) {
+        uint32_t bits;
+        std::memcpy(&bits, row + k, sizeof bits);
+        any |= bits << 1;
+      }
     }
-    out[r] = any ? 1.0f : 0.0f;
+    out[r] = any != 0 ? 1.0f : 0.0f;
   }
 }
 
