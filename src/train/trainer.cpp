@@ -608,10 +608,11 @@ int Trainer::run() {
     average_ = std::make_unique<ParameterAverage>(task_->module(), config_.training.ema_decay);
   if (options_.resume) resume();
   check_parameters_agree("at the start");
-  if (world_.distributed())
-    gradient_sync_ = std::make_unique<GradientSync>(task_->module().parameters(),
-                                                    row_sparse_sums_ ? embedding_tables(task_->module()) : std::vector<torch::Tensor>{},
-                                                    *group_, config_.distributed.bucket_mb);
+  if (world_.distributed()) {
+    const auto row_sparse = row_sparse_sums_ ? embedding_tables(task_->module()) : std::vector<torch::Tensor>{};
+    gradient_sync_ = std::make_unique<GradientSync>(task_->module().parameters(), row_sparse, *group_,
+                                                    config_.distributed.bucket_mb);
+  }
   if (group_->is_root()) metrics_ = std::make_unique<AppendFile>(metrics_path(dir_));
   spdlog::info("model: {} parameters, {}, device {}", count_parameters(task_->module()), task_->describe(),
                device_.str());
