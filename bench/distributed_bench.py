@@ -31,6 +31,10 @@ def timed_records(model_dir, warmup):
     return [r for r in records if r["type"] == "train" and r["step"] > warmup]
 
 
+def tokens_per_second(records):
+    return sum(r["tokens"] for r in records) / sum(r["seconds"] for r in records)
+
+
 def nmt_command(a, name, launcher=(), threads=None, extra=()):
     model_dir = os.path.join(ROOT, "runs/bench-dp", name)
     shutil.rmtree(model_dir, ignore_errors=True)
@@ -52,7 +56,7 @@ def nmt_run(a, name, launcher=(), threads=None, extra=(), env=None):
     subprocess.run(cmd, cwd=ROOT, env=nmt_env(env), check=True, stdout=subprocess.DEVNULL)
     records = timed_records(model_dir, a.warmup)
     seconds = sum(r["seconds"] for r in records)
-    result = {"impl": "nmt", "setting": name, "tokens_per_sec": round(sum(r["tokens"] for r in records) / seconds, 1),
+    result = {"impl": "nmt", "setting": name, "tokens_per_sec": round(tokens_per_second(records), 1),
               "seconds_per_step": round(seconds / a.steps, 4)}
     if "agree_seconds" in records[0]:
         result["agree_fraction"] = round(sum(r["agree_seconds"] for r in records) / seconds, 3)
@@ -74,8 +78,7 @@ def independent_halves(a):
     for process, model_dir in runs:
         if process.wait() != 0:
             sys.exit(f"distributed_bench: the run in {model_dir} failed")
-        records = timed_records(model_dir, a.warmup)
-        total += sum(r["tokens"] for r in records) / sum(r["seconds"] for r in records)
+        total += tokens_per_second(timed_records(model_dir, a.warmup))
     return {"impl": "nmt", "setting": "independent halves", "tokens_per_sec": round(total, 1)}
 
 

@@ -100,8 +100,9 @@ int launch_two(const Config& config, const std::string& dir, const std::string& 
                const std::string& environment = "") {
   write_text_atomically(dir + "/config.yaml", dump_config(config));
   std::string output;
-  const int code = test::run_command(environment + " timeout -k 5 240 " + std::string(NMT_BINARY) + " train --config " + dir +
-                                         "/config.yaml --nproc-per-node 2 " + extra + " 2>" + dir + "/launch.log",
+  const int code = test::run_command(environment + " timeout -k 5 240 " + std::string(NMT_BINARY) +
+                                         " train --config " + dir + "/config.yaml --nproc-per-node 2 " + extra +
+                                         " 2>" + dir + "/launch.log",
                                      &output);
   return code;
 }
