@@ -2,11 +2,14 @@
 """nmt serve under load, against `nmt translate` on the same sentences (one run, one machine).
 
 The server (1 intra-op thread) and wrk (1 thread) are pinned to separate cores with taskset.
-Measured: `nmt translate` sentences/s on the file and the time of one sentence alone; wrk at each
---ladder concurrency for --seconds (requests/s, p50/p90/p99, non-2xx, the batch-size histogram
-from /metrics); an overload of --overload connections with a queue limit; how many sentences the
-server translates differently from `nmt translate` when they arrive concurrently; peak RSS.
-Prints one JSON line per measurement, then a summary table.
+Measured: `nmt translate` sentences/s on the file and the time of one sentence alone; every
+sentence sent once by --clients concurrent clients that open a new connection per request (as
+urllib does), counting translations that differ from `nmt translate`'s apart from requests that
+failed; wrk at each --ladder concurrency for --seconds, once with keep-alive connections and once
+with a new connection per request (`Connection: close`): requests/s, p50/p90/p99, the answers by
+status from /metrics, socket errors (lost requests) and the batch-size histogram; an overload of
+--overload connections with a queue limit; peak RSS. Prints one JSON line per measurement, then a
+summary that states every lost request.
 """
 import argparse
 import gzip
@@ -16,6 +19,7 @@ import re
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -92,8 +96,8 @@ def batch_histogram(before, after):
     return {le: int(a[le] - b.get(le, 0)) for le in a}
 
 
-def wrk(server, connections, seconds, sentences_file, target, core):
-    env = dict(os.environ, SENTENCES=sentences_file, TARGET=target)
+def wrk(server, connections, seconds, sentences_file, target, core, fresh_connections=False):
+    env = dict(os.environ, SENTENCES=sentences_file, TARGET=target, CONNECTION_CLOSE="1" if fresh_connections else "")
     out = subprocess.run(["taskset", "-c", core, "wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
                           "--timeout", "30s", "-s", os.path.join(ROOT, "bench/serve_post.lua"), server.url("/")],
                          capture_output=True, text=True, env=env, check=True).stdout
@@ -104,10 +108,13 @@ def wrk(server, connections, seconds, sentences_file, target, core):
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
-    return {"connections": connections, "requests_per_s": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, errors.groups()))) if errors else {}
+    return {"connections": connections, "mode": "new connection per request" if fresh_connections else "keep-alive",
+            "requests_per_s": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),
             "p50_ms": latency_ms("50"), "p90_ms": latency_ms("90"), "p99_ms": latency_ms("99"),
-            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "socket_errors": errors.group(1) if errors else ""}
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "socket_errors": socket_errors,
+            "lost": sum(socket_errors.values())}
 
 
 def main():
@@ -117,7 +124,8 @@ def main():
     parser.add_argument("--target", default="en")
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--ladder", default="1,8,32")
+    parser.add_argument("--ladder", default="1,8,32,128,256")
+    parser.add_argument("--clients", type=int, default=32, help="clients of the every-sentence-once check")
     parser.add_argument("--overload", type=int, default=200)
     parser.add_argument("--queue-limit", type=int, default=64)
     parser.add_argument("--server-core", default="0")
@@ -153,42 +161,67 @@ def main():
         raise
     report({"what": "server peak RSS", "mb": server.peak_rss_mb(), "exit": server.stop()})
 
-    print("\n| connections | requests/s | share of translate's sentences/s | p50 ms | p90 ms | p99 ms | non-2xx |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| clients | connections | requests/s | share of translate's sentences/s | p50 ms | p90 ms | p99 ms "
+          "| 200 | 503 | lost |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
-        if "connections" in r and "statuses" not in r:
-            print("| %d | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d |" % (r["connections"], r["requests_per_s"],
-                  100 * r["share_of_translate"], r["p50_ms"], r["p90_ms"], r["p99_ms"], r["non_2xx"]))
+        if "mode" in r:
+            print("| %d | %s | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d | %d | %d |" % (
+                r["connections"], r["mode"], r["requests_per_s"], 100 * r["share_of_translate"], r["p50_ms"],
+                r["p90_ms"], r["p99_ms"], r["statuses"].get("200", 0), r["statuses"].get("503", 0), r["lost"]))
+    lost = sum(r.get("lost", 0) for r in results)
+    if lost:
+        print("\nERRORS: %d requests were lost (reset, refused or unanswered); see the JSON lines above" % lost)
+        return 1
+    print("\nNo request was lost.")
+    return 0
+
+
+def statuses_between(before, after):
+    b, a = counter(before, "nmt_requests_total"), counter(after, "nmt_requests_total")
+    return {s: int(n - b.get(s, 0)) for s, n in a.items() if n - b.get(s, 0)}
 
 
 def measure_server(server, args, sentences, sentences_file, expected, file_seconds, report):
-    # Every sentence once, from up to 32 clients at a time: does batching with others change any?
+    # Every sentence once, from --clients clients at a time, each request on a new connection:
+    # does batching with others change any? A failed request is an error, not a differing one.
     answers = [None] * len(sentences)
-    clients = min(32, args.queue_limit)
+    failures = {}
+    lock = threading.Lock()
 
     def client(start):
-        for i in range(start, len(sentences), clients):
-            answers[i] = server.translate(sentences[i], args.target)
+        for i in range(start, len(sentences), args.clients):
+            try:
+                answers[i] = server.translate(sentences[i], args.target)
+            except Exception as error:  # counted and reported: the request was lost or refused
+                with lock:
+                    key = "%s: %s" % (type(error).__name__, error)
+                    failures[key] = failures.get(key, 0) + 1
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    differing = sum(a != e for a, e in zip(answers, expected))
-    report({"what": "translations that differ from nmt translate's (concurrent requests)", "differing": differing,
-            "sentences": len(sentences)})
-    for connections in [int(c) for c in args.ladder.split(",")]:
-        before = server.metrics()
-        record = wrk(server, connections, args.seconds, sentences_file, args.target, args.load_core)
-        record["batch_histogram"] = batch_histogram(before, server.metrics())
-        record["share_of_translate"] = record["requests_per_s"] / (len(sentences) / file_seconds)
-        report(record)
+    answered = [(a, e) for a, e in zip(answers, expected) if a is not None]
+    report({"what": "every sentence once from %d clients, a new connection per request" % args.clients,
+            "sentences": len(sentences), "answered": len(answered),
+            "differing_from_nmt_translate": sum(a != e for a, e in answered), "errors": failures,
+            "lost": len(sentences) - len(answered)})
+    for fresh in (False, True):
+        for connections in [int(c) for c in args.ladder.split(",")]:
+            before = server.metrics()
+            record = wrk(server, connections, args.seconds, sentences_file, args.target, args.load_core, fresh)
+            after = server.metrics()
+            record["statuses"] = statuses_between(before, after)
+            record["batch_histogram"] = batch_histogram(before, after)
+            record["share_of_translate"] = record["requests_per_s"] / (len(sentences) / file_seconds)
+            report(record)
     before = server.metrics()
     record = wrk(server, args.overload, args.seconds, sentences_file, args.target, args.load_core)
-    statuses_before, statuses_after = counter(before, "nmt_requests_total"), counter(server.metrics(), "nmt_requests_total")
-    record["statuses"] = {s: int(n - statuses_before.get(s, 0)) for s, n in statuses_after.items() if n - statuses_before.get(s, 0)}
+    record["statuses"] = statuses_between(before, server.metrics())
     record["what"] = "overload, queue limit %d" % args.queue_limit
+    del record["mode"]  # not a rung of the ladder
     for _ in range(300):  # wrk's last requests may still fill the queue
         try:
             record["serves_normally_after"] = server.translate(sentences[0], args.target) == expected[0]
@@ -201,4 +234,4 @@ def measure_server(server, args, sentences, sentences_file, expected, file_secon
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

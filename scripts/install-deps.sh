@@ -12,6 +12,7 @@ packages=(
   python3-torch # torchrun (a test runs nmt under it) and the PyTorch reference of bench/
   libgtest-dev libgmock-dev
   wrk chromium chromium-driver python3-selenium   # nmt serve: load figures and the browser test
+  nginx   # the tested reverse-proxy example in configs/nginx/ (its own service is not used)
   libopenblas0-openmp libopenblas-openmp-dev
   python3 gzip
 )
@@ -24,6 +25,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Installed for a test only: do not leave Debian's nginx service listening on port 80.
+  if printf '%s\n' "${missing[@]}" | grep -qx nginx && [ -d /run/systemd/system ]; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 # Point the BLAS/LAPACK alternatives at OpenBLAS and take the reference BLAS out of the way.

@@ -137,6 +137,9 @@ struct ServeConfig {
   // HTTP worker threads: each holds one keep-alive connection, so more clients than this wait for
   // a free worker instead of getting an answer (or a 503) at once.
   int64_t threads = 256;
+  // Connections the kernel holds for accept(): a burst of new connections beyond it overflows the
+  // listen queue (capped by net.core.somaxconn).
+  int64_t backlog = 1024;
   int64_t max_batch = 32;          // sentences decoded together
   double max_wait_ms = 5;          // how long the first queued request waits for company
   int64_t queue_limit = 64;        // requests waiting for the model; beyond: 503

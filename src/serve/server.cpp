@@ -44,6 +44,13 @@ std::string bind_error(const std::string& host, int port) {
   return cause;
 }
 
+// The kernel's cap on a listen backlog; 0 when unknown.
+int64_t somaxconn() {
+  std::ifstream in("/proc/sys/net/core/somaxconn");
+  int64_t value = 0;
+  return (in >> value) ? value : 0;
+}
+
 std::string status_text(int status) {
   switch (status) {
     case 400: return "bad request";
@@ -90,6 +97,13 @@ TranslationServer::TranslationServer(ServeConfig config, LanguagePair languages,
   http_->set_read_timeout(5, 0);   // bounds slow clients
   http_->set_write_timeout(5, 0);
   http_->set_payload_max_length(max_body_bytes(config_));
+  // Debian's cpp-httplib is a compiled library that listens with its default backlog of 5, which
+  // a burst of new connections overflows (connection resets); bind() listens again with
+  // serve.backlog on the socket recorded here.
+  http_->set_socket_options([this](int socket) {
+    httplib::default_socket_options(socket);
+    listen_socket_ = socket;
+  });
   add_routes();
 }
 
@@ -232,6 +246,12 @@ int TranslationServer::bind() {
     throw std::runtime_error("cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": " +
                              bind_error(config_.host, static_cast<int>(config_.port)) +
                              " (choose another with --port, or --host)");
+  if (::listen(listen_socket_, static_cast<int>(config_.backlog)) != 0)
+    throw std::runtime_error("cannot set serve.backlog " + std::to_string(config_.backlog) + " on " + config_.host + ":" +
+                             std::to_string(port) + ": " + std::strerror(errno));
+  const int64_t kernel_cap = somaxconn();
+  if (kernel_cap > 0 && kernel_cap < config_.backlog)
+    spdlog::warn("serve.backlog is {}, but the kernel caps it at net.core.somaxconn = {}", config_.backlog, kernel_cap);
   return port;
 }
 

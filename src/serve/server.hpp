@@ -22,8 +22,8 @@ class TranslationServer {
   // `api_keys` empty: no key needed.
   TranslationServer(ServeConfig config, LanguagePair languages, std::set<std::string> api_keys);
   ~TranslationServer();
-  // Binds serve.host:serve.port (0: a free port) and returns the port; throws naming the address
-  // and the cause when it cannot.
+  // Binds serve.host:serve.port (0: a free port) and listens with serve.backlog; returns the port,
+  // or throws naming the address and the cause.
   int bind();
   // Until this is called, /health and /translate answer 503: the model is loading.
   void start_translating(Batcher::TranslateFunction translate);
@@ -42,6 +42,7 @@ class TranslationServer {
   LanguagePair languages_;
   std::set<std::string> api_keys_;
   std::unique_ptr<httplib::Server> http_;
+  int listen_socket_ = -1;  // the bound socket, from cpp-httplib's socket-options hook
   ServerMetrics metrics_;
   std::unique_ptr<Batcher> batcher_;
   std::atomic<bool> ready_{false};
