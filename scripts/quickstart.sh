@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh nmt   # the binary alone: the tests are scripts/test.sh's
 ./build/nmt preprocess --config configs/toy.yaml --force
 ./build/nmt train --config configs/toy.yaml --overwrite
 echo "== translations of the first test sentences (source / output / reference) =="
