@@ -153,22 +153,28 @@ def main():
     alone = statistics.median(translate_seconds(args.model, one_file, args.server_core)[1] for _ in range(5))
     report({"what": "nmt translate, one median sentence alone", "ms": alone * 1000})
 
-    server = Server(args.model, args.server_core, ["serve.queue_limit=%d" % args.queue_limit])
-    try:
-        measure_server(server, args, sentences, sentences_file, expected, file_seconds, report)
-    except BaseException:
-        server.process.kill()
-        raise
-    report({"what": "server peak RSS", "mb": server.peak_rss_mb(), "exit": server.stop()})
+    # The ladder's server queues as many requests as the largest rung has connections, so every
+    # rung measures answers; the overload's queues --queue-limit, fewer than its connections.
+    rungs = [int(c) for c in args.ladder.split(",")]
+    for queue_limit, measure in ((max(rungs + [args.clients]), measure_ladder), (args.queue_limit, measure_overload)):
+        server = Server(args.model, args.server_core, ["serve.queue_limit=%d" % queue_limit])
+        try:
+            measure(server, args, sentences, sentences_file, expected, file_seconds, report)
+        except BaseException:
+            server.process.kill()
+            raise
+        report({"what": "server peak RSS, queue limit %d" % queue_limit, "mb": server.peak_rss_mb(),
+                "exit": server.stop()})
 
-    print("\n| clients | connections | requests/s | share of translate's sentences/s | p50 ms | p90 ms | p99 ms "
-          "| 200 | 503 | lost |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| clients | connections | answers/s | share of translate's sentences/s | p50 ms | p90 ms | p99 ms "
+          "| 200 | 503 | other | lost |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         if "mode" in r:
-            print("| %d | %s | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d | %d | %d |" % (
-                r["connections"], r["mode"], r["requests_per_s"], 100 * r["share_of_translate"], r["p50_ms"],
-                r["p90_ms"], r["p99_ms"], r["statuses"].get("200", 0), r["statuses"].get("503", 0), r["lost"]))
+            other = sum(n for status, n in r["statuses"].items() if status not in ("200", "503"))
+            print("| %d | %s | %.1f | %.0f%% | %.1f | %.1f | %.1f | %d | %d | %d | %d |" % (
+                r["connections"], r["mode"], r["translated_per_s"], 100 * r["share_of_translate"], r["p50_ms"],
+                r["p90_ms"], r["p99_ms"], r["statuses"].get("200", 0), r["statuses"].get("503", 0), other, r["lost"]))
     lost = sum(r.get("lost", 0) for r in results)
     if lost:
         print("\nERRORS: %d requests were lost (reset, refused or unanswered); see the JSON lines above" % lost)
@@ -182,7 +188,15 @@ def statuses_between(before, after):
     return {s: int(n - b.get(s, 0)) for s, n in a.items() if n - b.get(s, 0)}
 
 
-def measure_server(server, args, sentences, sentences_file, expected, file_seconds, report):
+def wait_for_empty_queue(server):
+    """The previous load's last requests leave the queue before the next load starts."""
+    for _ in range(600):
+        if re.search(r"^nmt_queue_depth 0(\.0)?$", server.metrics(), re.M):
+            return
+        time.sleep(0.1)
+
+
+def measure_ladder(server, args, sentences, sentences_file, expected, file_seconds, report):
     # Every sentence once, from --clients clients at a time, each request on a new connection:
     # does batching with others change any? A failed request is an error, not a differing one.
     answers = [None] * len(sentences)
@@ -213,10 +227,15 @@ def measure_server(server, args, sentences, sentences_file, expected, file_secon
             before = server.metrics()
             record = wrk(server, connections, args.seconds, sentences_file, args.target, args.load_core, fresh)
             after = server.metrics()
+            wait_for_empty_queue(server)
             record["statuses"] = statuses_between(before, after)
             record["batch_histogram"] = batch_histogram(before, after)
-            record["share_of_translate"] = record["requests_per_s"] / (len(sentences) / file_seconds)
+            record["translated_per_s"] = record["statuses"].get("200", 0) / args.seconds
+            record["share_of_translate"] = record["translated_per_s"] / (len(sentences) / file_seconds)
             report(record)
+
+
+def measure_overload(server, args, sentences, sentences_file, expected, file_seconds, report):
     before = server.metrics()
     record = wrk(server, args.overload, args.seconds, sentences_file, args.target, args.load_core)
     record["statuses"] = statuses_between(before, server.metrics())
