@@ -6,6 +6,7 @@ gradient of the input and of the weight). Prints one JSON line.
 bench-gru/bench-lstm: bench/compute_floor.py [--cell gru|lstm] [--threads N] [--batch 64 --src-len 13 --tgt-len 14]
 The character LM of configs/tinyshakespeare-char.yaml: bench/compute_floor.py --lm [--threads N] [--bptt 128]
 (its recurrent weight gradients are one product over the whole window, as the fused layers do).
+--dtype bf16 multiplies bf16 matrices (oneDNN), the floor of bf16 training.
 """
 import argparse
 import json
@@ -41,13 +42,13 @@ def lm_gemms(batch, bptt, emb=128, hidden=512, layers=2, vocab=65):
     return shapes
 
 
-def time_products(shapes, repeats):
+def time_products(shapes, repeats, dtype):
     tensors = []
     for m, k, n, count, *window_weight_grad in shapes:
-        a, b = torch.randn(m, k), torch.randn(k, n)
-        g = torch.randn(m, n)
+        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+        g = torch.randn(m, n, dtype=dtype)
         once = bool(window_weight_grad and window_weight_grad[0])
-        window = (torch.randn(k, m * count), torch.randn(m * count, n)) if once else None
+        window = (torch.randn(k, m * count, dtype=dtype), torch.randn(m * count, n, dtype=dtype)) if once else None
         tensors.append((a, b, g, count, window))
     def run():
         for a, b, g, count, window in tensors:
@@ -75,13 +76,16 @@ def main():
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--lm", action="store_true", help="the character LM instead of bench-gru/lstm")
     p.add_argument("--bptt", type=int, default=128)
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     shapes = lm_gemms(a.batch, a.bptt) if a.lm else gemms(a.cell, a.batch, a.src_len, a.tgt_len)
     flops = sum(3 * 2 * m * k * n * count for m, k, n, count, *_ in shapes)
-    seconds = time_products(shapes, max(1, a.repeats // 10) if a.lm else a.repeats)
+    dtype = torch.bfloat16 if a.dtype == "bf16" else torch.float32
+    seconds = time_products(shapes, max(1, a.repeats // 10) if a.lm else a.repeats, dtype)
     tokens = a.batch * (a.bptt if a.lm else a.tgt_len)
-    print(json.dumps({"model": "char-lm" if a.lm else a.cell, "threads": a.threads, "step_ms": round(1000 * seconds, 2),
+    print(json.dumps({"model": "char-lm" if a.lm else a.cell, "threads": a.threads, "dtype": a.dtype,
+                      "step_ms": round(1000 * seconds, 2),
                       "mflop_per_token": round(flops / tokens / 1e6, 2),
                       "gflops": round(flops / seconds / 1e9, 1),
                       "floor_tokens_per_sec": round(tokens / seconds, 1)}))

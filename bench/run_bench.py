@@ -3,9 +3,12 @@
 
 Training: bench-gru and bench-lstm on Multi30k de->en for --steps timed steps after --warmup
 steps, in --rounds alternating rounds; each round runs nmt and the reference at 2 threads (the
-reference's best setting on this CPU: GOMP's default wait policy) and at 1 thread. The summary
-compares medians over the rounds. --passive adds the reference at 2 threads with
-OMP_WAIT_POLICY=PASSIVE to each round. Also: the compute floor (bench/compute_floor.py), greedy
+reference's best setting on this CPU: GOMP's default wait policy) and at 1 thread, in each of
+--precisions: fp32, and bf16 (nmt's training.precision bf16; the reference under
+torch.autocast) by default where the CPU multiplies bf16 natively. The summary compares medians
+over the rounds, and nmt at its best setting with the reference at its best. --passive adds the
+reference at 2 threads with OMP_WAIT_POLICY=PASSIVE to each round. Also: the compute floor in
+each precision (bf16: a bf16 GEMM probe at the same shapes, bench/compute_floor.py), greedy
 decoding of test_2016_flickr in sentences/s against `torch_reference.py decode` (both with
 untrained weights, so both decode to the length limit), beam 5 against greedy, and nmt's peak
 RSS while training.
@@ -61,6 +64,13 @@ def reference(mode, cell, threads, policy, steps, extra=()):
     return result
 
 
+def native_bf16():
+    """AVX512_BF16 or AMX-BF16, as `nmt info` reports it."""
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--nmt", default="build/nmt")
@@ -70,7 +80,9 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--passive", action="store_true")
     p.add_argument("--skip-decode", action="store_true")
+    p.add_argument("--precisions", default="fp32,bf16" if native_bf16() else "fp32")
     a = p.parse_args()
+    precisions = a.precisions.split(",")
     if not os.path.exists(os.path.join(ROOT, "../shared/bench/torch_reference.py")):
         sys.exit("run_bench: ../shared/bench/torch_reference.py not found")
     threads = os.cpu_count()
@@ -78,34 +90,47 @@ def main():
     for cell in a.cells.split(","):
         floors = {}
         for t in sorted({1, threads}):
-            floors[t] = json.loads(run(["/usr/bin/python3", "bench/compute_floor.py", "--cell", cell, "--threads", str(t)]))
-            print(json.dumps(floors[t]), flush=True)
-        runs = {}  # (impl, setting) -> tokens/s of each round
+            for precision in precisions:
+                floors[t, precision] = json.loads(run(["/usr/bin/python3", "bench/compute_floor.py", "--cell", cell,
+                                                       "--threads", str(t), "--dtype", precision]))
+                print(json.dumps(floors[t, precision]), flush=True)
+        runs = {}  # (impl, threads, policy, precision) -> results of each round
         for _ in range(a.rounds):
-            settings = [(threads, None), (1, None)] + ([(threads, "PASSIVE")] if a.passive else [])
-            for t, policy in settings:
+            settings = [(t, None, precision) for t in (threads, 1) for precision in precisions]
+            settings += [(threads, "PASSIVE", "fp32")] if a.passive else []
+            for t, policy, precision in settings:
                 if policy is None:
-                    result = nmt_train(a.nmt, cell, a.steps, a.warmup, ["--threads", str(t)])
-                    result["setting"] = f"{t} thread(s)"
+                    result = nmt_train(a.nmt, cell, a.steps, a.warmup,
+                                       ["--threads", str(t), "--set", f"training.precision={precision}"])
+                    result["setting"] = f"{t} thread(s), {precision}"
                     print(json.dumps(result), flush=True)
-                    runs.setdefault(("nmt", t, policy), []).append(result)
-                result = reference("train", cell, t, policy, a.steps, ["--warmup-steps", str(a.warmup)])
+                    runs.setdefault(("nmt", t, policy, precision), []).append(result)
+                result = reference("train", cell, t, policy, a.steps,
+                                   ["--warmup-steps", str(a.warmup), "--precision", precision])
                 print(json.dumps(result), flush=True)
-                runs.setdefault(("reference", t, policy), []).append(result)
+                runs.setdefault(("reference", t, policy, precision), []).append(result)
         median = {key: statistics.median(r["tokens_per_sec"] for r in rounds) for key, rounds in runs.items()}
         rounds_of = {key: " / ".join(str(round(r["tokens_per_sec"])) for r in rounds) for key, rounds in runs.items()}
         rss = max(r["peak_rss_mb"] for key, rounds in runs.items() if key[0] == "nmt" for r in rounds)
         for t in sorted({1, threads}, reverse=True):
-            floor = floors[t]["floor_tokens_per_sec"]
-            ours, theirs = median[("nmt", t, None)], median[("reference", t, None)]
-            summary.append((f"bench-{cell} training at {t} thread(s), median target tok/s", round(ours), round(theirs),
-                            f"rounds: nmt {rounds_of[('nmt', t, None)]}, reference {rounds_of[('reference', t, None)]}; "
-                            f"floor {floor} tok/s: nmt {round(100 * ours / floor)}%, reference {round(100 * theirs / floor)}%"))
+            for precision in precisions:
+                floor = floors[t, precision]["floor_tokens_per_sec"]
+                key_ours, key_theirs = ("nmt", t, None, precision), ("reference", t, None, precision)
+                ours, theirs = median[key_ours], median[key_theirs]
+                summary.append((f"bench-{cell} training at {t} thread(s), {precision}, median target tok/s", round(ours),
+                                round(theirs), f"rounds: nmt {rounds_of[key_ours]}, reference {rounds_of[key_theirs]}; "
+                                f"{precision} floor {floor} tok/s: nmt {round(100 * ours / floor)}%, "
+                                f"reference {round(100 * theirs / floor)}%"))
         if a.passive:
-            key = ("reference", threads, "PASSIVE")
+            key = ("reference", threads, "PASSIVE", "fp32")
             summary.append((f"bench-{cell} reference at {threads} threads, PASSIVE", None, round(median[key]),
                             f"rounds: {rounds_of[key]}"))
-        summary[-1] = summary[-1][:3] + (summary[-1][3] + f"; nmt peak RSS {rss} MB",)
+        best_ours = max((k for k in median if k[0] == "nmt"), key=median.get)
+        best_theirs = max((k for k in median if k[0] == "reference"), key=median.get)
+        describe = lambda k: f"{k[1]} thread(s), {k[3]}" + (f", {k[2]}" if k[2] else "")
+        summary.append((f"bench-{cell}: nmt at its best setting against the reference at its best", round(median[best_ours]),
+                        round(median[best_theirs]), f"nmt: {describe(best_ours)}; reference: {describe(best_theirs)}; "
+                        f"nmt peak RSS {rss} MB"))
     if not a.skip_decode:
         test = f"{DATA}/test_2016_flickr.lc.norm.tok.de.gz"
         # Untrained weights on both sides: one step at lr 0 gives nmt a checkpoint of its initial model.

@@ -11,6 +11,7 @@
 #include "data/token_streams.hpp"
 #include "data/vocab.hpp"
 #include "model/language_model.hpp"
+#include "model/precision.hpp"
 #include "search/prompt.hpp"
 #include "search/sampling.hpp"
 #include "test_util.hpp"
@@ -303,25 +304,29 @@ TEST(LanguageModelCli, TrainGenerateEvaluate) {
   EXPECT_NE(output.find("nmt generate"), std::string::npos) << output;
 }
 
-TEST(LanguageModel, OverfitsHelloAndGeneratesItFromTheFirstCharacter) {
+TEST(LanguageModel, OverfitsHelloAndGeneratesItFromTheFirstCharacterInFp32AndBf16) {
   // The seed's first example: a character RNN trained on "hello" generates "hello" from "h".
-  const auto dir = test::scratch_dir("hello");
-  Config config = char_lm_config(dir, "hello\n", {"model.cell=gru", "training.bptt=8", "training.lr=0.02",
-                                                   "training.max_steps=150", "training.valid_every=150",
-                                                   "training.log_every=50"});
-  ASSERT_EQ(train(config, {}), 0);
-  TrainedModel loaded = load_trained_model(config.training.dir, "", torch::kCPU);
-  torch::InferenceMode inference;
-  const auto& vocab = loaded.vocabs.tgt;
-  auto decoder = loaded.language_model()->decoder();
-  const StepFunction step = [&](DecoderState& state, const torch::Tensor& previous) {
-    return decoder->step(state, previous);
-  };
-  const auto prompted = read_prompt(loaded.language_model(), {vocab.id("h")}, kEos, torch::kCPU);
-  SamplingOptions greedy;
-  greedy.temperature = 0;
-  greedy.max_len = 10;
-  std::string text = "h";
-  for (const int32_t id : sample_tokens(step, prompted.state, prompted.next_input, greedy)) text += vocab.token(id);
-  EXPECT_EQ(text, "hello");
+  for (const std::string precision : {"fp32", "bf16"}) {
+    SCOPED_TRACE(precision);
+    const auto dir = test::scratch_dir("hello-" + precision);
+    Config config = char_lm_config(dir, "hello\n", {"model.cell=gru", "training.bptt=8", "training.lr=0.02",
+                                                     "training.max_steps=150", "training.valid_every=150",
+                                                     "training.log_every=50", "training.precision=" + precision});
+    ASSERT_EQ(train(config, {}), 0);
+    TrainedModel loaded = load_trained_model(config.training.dir, "", torch::kCPU);
+    torch::InferenceMode inference;
+    const PrecisionScope scope(precision_from_name(precision));
+    const auto& vocab = loaded.vocabs.tgt;
+    auto decoder = loaded.language_model()->decoder();
+    const StepFunction step = [&](DecoderState& state, const torch::Tensor& previous) {
+      return decoder->step(state, previous);
+    };
+    const auto prompted = read_prompt(loaded.language_model(), {vocab.id("h")}, kEos, torch::kCPU);
+    SamplingOptions greedy;
+    greedy.temperature = 0;
+    greedy.max_len = 10;
+    std::string text = "h";
+    for (const int32_t id : sample_tokens(step, prompted.state, prompted.next_input, greedy)) text += vocab.token(id);
+    EXPECT_EQ(text, "hello");
+  }
 }

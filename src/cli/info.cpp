@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "distributed/process_group.hpp"
+#include "model/precision.hpp"
 #include "runtime/environment.hpp"
 
 namespace nmt {
@@ -40,6 +41,8 @@ void setup_info(CLI::App& app, GlobalOptions& globals) {
               << "CPU best core:  " << preferred_openblas_core() << "\n"
               << "OMP_WAIT_POLICY " << (std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "(unset)")
               << "\n"
+              << "native bf16:    " << (cpu_has_native_bf16() ? "yes (AVX512_BF16 or AMX)" : "no (bf16 is emulated)")
+              << "; precision auto picks " << precision_name(resolve_precision("auto")) << "\n"
               << "CUDA:           " << (torch::cuda::is_available() ? "available" : "not available") << "\n"
               << "distributed:    "
               << (distributed_backends().empty() ? "not built in (one process only; needs libgloo-dev)"

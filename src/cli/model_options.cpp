@@ -22,6 +22,9 @@ void add_model_options(CLI::App& command, ModelOptions& options, const std::stri
   command.add_option("--weights", options.weights, "ensemble: one weight per --model (default: equal)")
       ->check(CLI::PositiveNumber);
   command.add_option("--checkpoint", options.checkpoint, "a specific checkpoint of the one --model (default: best)");
+  command.add_option("--precision", options.precision,
+                     "matrix products in fp32, bf16, or auto (bf16 where the CPU has it); default: decoding.precision")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
 }
 
 std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
@@ -33,13 +36,19 @@ std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::
   if (!options.weights.empty() && options.weights.size() != options.models.size())
     throw std::runtime_error("--weights: " + std::to_string(options.weights.size()) + " weights for " +
                              std::to_string(options.models.size()) + " models; give one per --model");
+  std::vector<std::string> settings = overrides;
+  if (!options.precision.empty()) settings.push_back("decoding.precision=" + options.precision);
   std::vector<TrainedModel> models;
   for (const auto& path : options.models) {
     auto [dir, checkpoint] = model_and_checkpoint(path);
     if (checkpoint.empty()) checkpoint = options.checkpoint;
-    models.push_back(load_trained_model(dir, checkpoint, device, overrides));
+    models.push_back(load_trained_model(dir, checkpoint, device, settings));
   }
   return models;
+}
+
+Precision decoding_precision(const std::vector<TrainedModel>& models) {
+  return resolve_precision(models.front().config.decoding.precision);
 }
 
 std::vector<WeightedModel> weighted_models(std::vector<TrainedModel>& models, const ModelOptions& options) {

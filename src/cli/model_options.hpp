@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bundle/trained_model.hpp"
+#include "model/precision.hpp"
 #include "search/translator.hpp"
 
 namespace nmt {
@@ -15,15 +16,18 @@ struct ModelOptions {
   std::vector<std::string> models;
   std::vector<double> weights;  // empty: equal weights
   std::string checkpoint;       // one model only
+  std::string precision;        // of the matrix products; empty: decoding.precision
 };
 
 // A --model: a directory, or a checkpoint file inside one, which names its directory (the nearest
 // folder above it with a config.yaml). Returns the directory and the checkpoint (empty: default).
 std::pair<std::string, std::string> model_and_checkpoint(const std::string& path);
 void add_model_options(CLI::App& command, ModelOptions& options, const std::string& model_help);
-// Loads every --model (decoding settings and --set overrides apply to each).
+// Loads every --model (decoding settings, --precision and --set overrides apply to each).
 std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
                                       const std::vector<std::string>& overrides);
+// The precision to decode in: --precision, else the first model's decoding.precision.
+Precision decoding_precision(const std::vector<TrainedModel>& models);
 // The loaded models with their --weights, for the Translator.
 std::vector<WeightedModel> weighted_models(std::vector<TrainedModel>& models, const ModelOptions& options);
 

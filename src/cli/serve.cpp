@@ -84,7 +84,10 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
     // Checks the ensemble once; the model thread alone uses it.
     auto translator = std::make_shared<Translator>(weighted_models(models, options.models), defaults, serve.max_batch,
                                                    false, device);
-    server.start_translating([translator, defaults](const std::vector<std::string>& lines, const DecodeOptions& decode) {
+    const Precision precision = decoding_precision(models);
+    server.start_translating([translator, defaults, precision](const std::vector<std::string>& lines,
+                                                               const DecodeOptions& decode) {
+      const PrecisionScope scope(precision);  // on the model thread
       SearchOptions search = defaults;
       search.beam_size = std::max(decode.beam_size, defaults.beam_size);
       search.nbest = decode.nbest;
@@ -96,8 +99,9 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
     http.join();
     throw;
   }
-  spdlog::info("ready: {} model{}, beam {}, batches of up to {} sentences within {} ms", models.size(),
-               models.size() > 1 ? "s" : "", models.front().config.decoding.beam_size, serve.max_batch, serve.max_wait_ms);
+  spdlog::info("ready: {} model{}, beam {}, batches of up to {} sentences within {} ms, matrix products in {}",
+               models.size(), models.size() > 1 ? "s" : "", models.front().config.decoding.beam_size, serve.max_batch,
+               serve.max_wait_ms, precision_name(decoding_precision(models)));
   http.join();
   server.drain();
   spdlog::info("stopped");

@@ -59,6 +59,9 @@ struct ModelConfig {
 struct TrainingConfig {
   std::string dir = "model";
   std::string device = "auto";  // auto | cpu | cuda
+  // Matrix products in fp32 or bf16 (weights, optimizer and loss stay fp32); auto: bf16 where
+  // the CPU multiplies bf16 natively (AVX512_BF16 or AMX), else fp32.
+  std::string precision = "fp32";
   int64_t batch_size = 64;
   int64_t batch_tokens = 0;  // 0 = batches by sentence count only
   int64_t max_steps = 0;  // 0 = unlimited
@@ -123,6 +126,7 @@ struct DistributedConfig {
 };
 
 struct DecodingConfig {
+  std::string precision = "fp32";  // fp32 | bf16 | auto, as training.precision
   int64_t batch_size = 64;
   int64_t beam_size = 1;
   double length_penalty = 0.6;  // GNMT alpha

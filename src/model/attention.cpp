@@ -1,5 +1,7 @@
 #include "model/attention.hpp"
 
+#include "model/precision.hpp"
+
 namespace nmt {
 
 AttentionImpl::AttentionImpl(const std::string& kind, int64_t query_size, int64_t memory_size) : kind_(kind) {
@@ -17,7 +19,7 @@ AttentionImpl::AttentionImpl(const std::string& kind, int64_t query_size, int64_
 }
 
 torch::Tensor AttentionImpl::prepare_keys(const torch::Tensor& memory) {
-  return kind_ == "mlp" ? key_projection_(memory) : memory;
+  return kind_ == "mlp" ? precise::linear(memory, key_projection_->weight) : memory;
 }
 
 std::tuple<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tensor& query,
@@ -27,14 +29,15 @@ std::tuple<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Ten
   torch::Tensor scores;
   if (kind_ == "mlp") {
     // (B, T, 1, A) + (B, 1, S, A) -> (B, T, S)
-    scores = score_(torch::tanh(query_projection_(query).unsqueeze(2) + keys.unsqueeze(1))).squeeze(-1);
+    const auto projected = precise::linear(query, query_projection_->weight, query_projection_->bias);
+    scores = precise::linear(torch::tanh(projected.unsqueeze(2) + keys.unsqueeze(1)), score_->weight).squeeze(-1);
   } else {
-    const auto projected = kind_ == "general" ? query_projection_(query) : query;
-    scores = torch::bmm(projected, keys.transpose(1, 2));
+    const auto projected = kind_ == "general" ? precise::linear(query, query_projection_->weight) : query;
+    scores = precise::bmm(projected, keys.transpose(1, 2));
   }
   scores = scores.masked_fill(mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
   const auto weights = torch::softmax(scores, -1);
-  return {torch::bmm(weights, memory), weights};
+  return {precise::bmm(weights, memory), weights};
 }
 
 }  // namespace nmt

@@ -1,5 +1,7 @@
 #include "model/bridge.hpp"
 
+#include "model/precision.hpp"
+
 namespace nmt {
 
 BridgeImpl::BridgeImpl(const ModelConfig& config) : config_(config) {
@@ -29,7 +31,8 @@ RnnState BridgeImpl::forward(const RnnState& encoder_final, int64_t batch_size) 
     return {repeat(last_layer(encoder_final.h, directions)),
             lstm ? repeat(last_layer(encoder_final.c, directions)) : torch::Tensor()};
   }
-  auto h = repeat(torch::tanh(projection_(last_layer(encoder_final.h, directions))));
+  auto h = repeat(torch::tanh(
+      precise::linear(last_layer(encoder_final.h, directions), projection_->weight, projection_->bias)));
   return {h, lstm ? torch::zeros_like(h) : torch::Tensor()};
 }
 

@@ -2,6 +2,7 @@
 
 #include "data/special_tokens.hpp"
 #include "model/dropout.hpp"
+#include "model/precision.hpp"
 
 namespace nmt {
 
@@ -84,7 +85,7 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
   torch::Tensor weights;
   if (attention_) {
     auto [context, attention_weights] = attention_->forward(hidden, state.memory, state.keys, state.mask);
-    hidden = torch::tanh(combine_(torch::cat({hidden, context}, -1)));
+    hidden = torch::tanh(precise::linear(torch::cat({hidden, context}, -1), combine_->weight, combine_->bias));
     weights = attention_weights;
   }
   if (config_.input_feeding) state.input_feed = hidden.select(1, hidden.size(1) - 1);
@@ -93,7 +94,8 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
 
 torch::Tensor DecoderImpl::project(const torch::Tensor& hidden) {
   const auto dropped = philox_dropout(dropout_, hidden);
-  return output_ ? output_(dropped) : torch::nn::functional::linear(dropped, embedding_->weight, output_bias_);
+  return output_ ? precise::linear(dropped, output_->weight, output_->bias)
+                 : precise::linear(dropped, embedding_->weight, output_bias_);
 }
 
 DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previous_tokens) {

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "model/precision.hpp"
 #include "model/recurrent_kernels.hpp"
 
 namespace nmt {
@@ -24,16 +25,16 @@ ForwardResult gru_forward(const Tensor& x, const StepSchedule& schedule, const T
   const int64_t hidden = h0.size(1);
   ForwardResult r;
   // Input projection for every row in one GEMM; the recurrent projection is one GEMM per step.
-  r.gates = torch::addmm(w.b_ih, x, w.w_ih.t());
+  r.gates = precise::addmm(w.b_ih, x, w.w_ih.t());
   r.outputs = torch::empty({x.size(0), hidden}, x.options());
   r.hidden_new = torch::empty_like(r.outputs);
   r.h_prev = torch::empty_like(r.outputs);
   r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
-  const Tensor w_hh_t = w.w_hh.t();
+  const Tensor w_hh_t = precise::operand(w.w_hh).t();  // converted once for all steps
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *h_prev = r.h_prev.data_ptr<float>(),
         *hidden_new = r.hidden_new.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
   for (const PackedStep& step : packed_steps(schedule)) {
-    const Tensor recurrent = torch::addmm(w.b_hh, r.h.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H)
+    const Tensor recurrent = precise::addmm(w.b_hh, r.h.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H)
     const float* recurrent_data = recurrent.data_ptr<float>();
     const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
     at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
@@ -53,6 +54,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     ctx->save_for_backward({x, h0, w_ih, w_hh, r.gates, r.hidden_new, r.h_prev});
     ctx->saved_data["batch_sizes"] = schedule.batch_sizes;
     ctx->saved_data["reverse"] = schedule.reverse;
+    ctx->saved_data["bf16"] = current_precision() == Precision::bf16;
     return {r.outputs, r.h};
   }
 
@@ -61,8 +63,10 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];
     const Tensor &gates = saved[4], &hidden_new = saved[5], &h_prevs = saved[6];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
+    const PrecisionScope precision(ctx->saved_data["bf16"].toBool() ? Precision::bf16 : Precision::fp32);
     const int64_t hidden = h0.size(1);
     Tensor dh_state = dense_state_gradient(grads[1], h0);
+    const Tensor w_hh_operand = precise::operand(w_hh);
     Tensor d_input_gates = torch::empty_like(gates), d_hidden_gates = torch::empty_like(gates);
     Tensor carry = torch::empty(h0.sizes(), h0.options());
     const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
@@ -76,12 +80,13 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
                           dx + gate, dhg + gate, carry_data);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      torch::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_gates.narrow(0, offset, rows), w_hh);
+      precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_gates.narrow(0, offset, rows), w_hh_operand);
     });
-    return {torch::mm(d_input_gates, w_ih),
+    const Tensor d_inputs = precise::operand(d_input_gates);
+    return {precise::mm(d_inputs, w_ih),
             dh_state,
-            torch::mm(d_input_gates.t(), x),
-            torch::mm(d_hidden_gates.t(), h_prevs),
+            precise::mm(d_inputs.t(), x),
+            precise::mm(precise::operand(d_hidden_gates).t(), h_prevs),
             d_input_gates.sum(0),
             d_hidden_gates.sum(0),
             Tensor()};

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "model/precision.hpp"
 #include "model/recurrent_kernels.hpp"
 
 namespace nmt {
@@ -25,7 +26,7 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   const int64_t hidden = h0.size(1);
   ForwardResult r;
   // Input projection (with both biases) for every row in one GEMM; the recurrent part is added in place.
-  r.gates = torch::addmm(w.b_ih + w.b_hh, x, w.w_ih.t());
+  r.gates = precise::addmm(w.b_ih + w.b_hh, x, w.w_ih.t());
   r.outputs = torch::empty({x.size(0), hidden}, x.options());
   r.cells = torch::empty_like(r.outputs);
   r.tanh_c = torch::empty_like(r.outputs);
@@ -33,12 +34,13 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   r.c_prev = torch::empty_like(r.outputs);
   r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
   r.c = c0.clone(torch::MemoryFormat::Contiguous);
-  const Tensor w_hh_t = w.w_hh.t();
+  const Tensor w_hh_t = precise::operand(w.w_hh).t();  // converted once for all steps
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *c = r.c.data_ptr<float>(),
         *h_prev = r.h_prev.data_ptr<float>(), *c_prev = r.c_prev.data_ptr<float>(), *cells = r.cells.data_ptr<float>(),
         *tanh_c = r.tanh_c.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
   for (const PackedStep& step : packed_steps(schedule)) {
-    r.gates.narrow(0, step.offset, step.rows).addmm_(r.h.narrow(0, 0, step.rows), w_hh_t);
+    Tensor step_gates = r.gates.narrow(0, step.offset, step.rows);
+    precise::add_mm_(step_gates, r.h.narrow(0, 0, step.rows), w_hh_t);
     const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
     at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
       lstm_step_forward(first, last, hidden, gates + gate, h, c, h_prev + state, c_prev + state, cells + state,
@@ -57,6 +59,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     ctx->save_for_backward({x, h0, w_ih, w_hh, r.gates, r.tanh_c, r.h_prev, r.c_prev});
     ctx->saved_data["batch_sizes"] = schedule.batch_sizes;
     ctx->saved_data["reverse"] = schedule.reverse;
+    ctx->saved_data["bf16"] = current_precision() == Precision::bf16;
     return {r.outputs, r.h, r.c};
   }
 
@@ -65,7 +68,9 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];
     const Tensor &gates = saved[4], &tanh_c = saved[5], &h_prevs = saved[6], &c_prevs = saved[7];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
+    const PrecisionScope precision(ctx->saved_data["bf16"].toBool() ? Precision::bf16 : Precision::fp32);
     const int64_t hidden = h0.size(1);
+    const Tensor w_hh_operand = precise::operand(w_hh);
     Tensor dh_state = dense_state_gradient(grads[1], h0), dc_state = dense_state_gradient(grads[2], h0);
     Tensor d_gates = torch::empty_like(gates);  // pre-activation gate gradients
     const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
@@ -78,14 +83,15 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
                            dg + gate);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      torch::mm_out(previous, d_gates.narrow(0, offset, rows), w_hh);
+      precise::mm_out(previous, d_gates.narrow(0, offset, rows), w_hh_operand);
     });
     const Tensor d_bias = d_gates.sum(0);
-    return {torch::mm(d_gates, w_ih),
+    const Tensor d_gates_operand = precise::operand(d_gates);
+    return {precise::mm(d_gates_operand, w_ih),
             dh_state,
             dc_state,
-            torch::mm(d_gates.t(), x),
-            torch::mm(d_gates.t(), h_prevs),
+            precise::mm(d_gates_operand.t(), x),
+            precise::mm(d_gates_operand.t(), h_prevs),
             d_bias,
             d_bias.clone(),
             Tensor()};

@@ -10,6 +10,7 @@
 #include "bundle/model_dir.hpp"
 #include "distributed/process_group.hpp"
 #include "distributed/world.hpp"
+#include "model/precision.hpp"
 #include "model/seq2seq.hpp"
 #include "runtime/environment.hpp"
 #include "runtime/signals.hpp"
@@ -93,6 +94,7 @@ class Trainer {
   CarriedState resumed_carried_state_;  // applied once the resumed epoch is planned
   std::optional<InitModel> init_;  // training.init_from
   std::optional<LogFileMirror> log_mirror_;
+  const Precision precision_;  // of the matrix products: training.precision
   LrSchedule schedule_;
   Progress progress_;
   double lr_ = 0;
@@ -107,6 +109,7 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
       run_dir_(config_, options.resume, options.overwrite),
       device_(pick_device(config.training.device)),
       world_(world_from_environment()),
+      precision_(resolve_precision(config.training.precision)),
       schedule_(config.training),
       lr_(config.training.lr) {}
 
@@ -326,12 +329,16 @@ void Trainer::set_up() {
                                                     config_.distributed.bucket_mb);
   }
   if (group_->is_root()) run_dir_.open_metrics();
-  spdlog::info("model: {} parameters, {}, device {}", count_parameters(task_->module()), task_->describe(),
-               device_.str());
+  spdlog::info("model: {} parameters, {}, device {}, matrix products in {}", count_parameters(task_->module()),
+               task_->describe(), device_.str(), precision_name(precision_));
+  if (precision_ == Precision::bf16 && device_.is_cpu() && !cpu_has_native_bf16())
+    spdlog::warn("training.precision bf16: this CPU has no native bf16 products (AVX512_BF16 or AMX), so they are "
+                 "emulated and slower than fp32");
 }
 
 int Trainer::run() {
   set_up();
+  const PrecisionScope precision(precision_);  // steps and validation
   const auto& t = config_.training;
   install_stop_handlers();
   task_->module().train();

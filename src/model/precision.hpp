@@ -1,0 +1,57 @@
+// The precision of the model's matrix products. In bf16 both operands are multiplied as bf16
+// (oneDNN accumulates in fp32) and the product comes back as fp32, so the weights, the
+// activations between products, the loss and the optimizer state all stay fp32, as autocast
+// keeps them. The precision belongs to a thread: training and decoding set it for their work.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace nmt {
+
+enum class Precision { fp32, bf16 };
+
+// "fp32" or "bf16"; throws on anything else.
+Precision precision_from_name(const std::string& name);
+const char* precision_name(Precision precision);
+// Whether the CPU multiplies bf16 in hardware (AVX512_BF16 or AMX-BF16); elsewhere LibTorch
+// emulates bf16 products, much more slowly than fp32.
+bool cpu_has_native_bf16();
+// A training.precision or decoding.precision setting: "auto" is bf16 where the CPU multiplies
+// bf16 natively, else fp32.
+Precision resolve_precision(const std::string& setting);
+
+Precision current_precision();
+
+// Sets this thread's precision for its lifetime and restores the previous one after.
+class PrecisionScope {
+ public:
+  explicit PrecisionScope(Precision precision);
+  ~PrecisionScope();
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  Precision previous_;
+};
+
+// The products in the current precision; autograd flows through them.
+namespace precise {
+// `t` as an operand of a product: its bf16 copy in bf16, `t` itself in fp32. Products accept
+// converted operands, so a weight used in many products is converted once.
+torch::Tensor operand(const torch::Tensor& t);
+torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b);
+torch::Tensor bmm(const torch::Tensor& a, const torch::Tensor& b);
+// bias + a @ b
+torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a, const torch::Tensor& b);
+// self += a @ b (fp32 self)
+void add_mm_(torch::Tensor& self, const torch::Tensor& a, const torch::Tensor& b);
+// out = a @ b (fp32 out)
+void mm_out(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b);
+// out = input + a @ b (fp32 out and input)
+void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tensor& a, const torch::Tensor& b);
+// torch::nn::functional::linear: x @ weight^T + bias (bias may be undefined)
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+}  // namespace precise
+
+}  // namespace nmt
