@@ -11,12 +11,14 @@ reference at 2 threads with OMP_WAIT_POLICY=PASSIVE to each round. Also: the com
 each precision (bf16: a bf16 GEMM probe at the same shapes, bench/compute_floor.py), greedy
 decoding of test_2016_flickr in sentences/s against `torch_reference.py decode` (both with
 untrained weights, so both decode to the length limit), beam 5 against greedy, and nmt's peak
-RSS while training.
+RSS while training. The reference and the floor probe run with the OpenBLAS core that nmt runs
+(OPENBLAS_CORETYPE, unless already set), so both sides multiply fp32 with the same kernels.
 Prints one JSON line per measurement and a summary table.
 """
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,8 +30,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "downloads/multi30k/tok")
 
 
-def run(cmd):
-    return subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+def run(cmd, env=None):
+    return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def with_reference_core():
+    """This environment with nmt's OpenBLAS core, for the reference and the floor probe."""
+    env = dict(os.environ)
+    if REFERENCE_OPENBLAS_CORE and "OPENBLAS_CORETYPE" not in env:
+        env["OPENBLAS_CORETYPE"] = REFERENCE_OPENBLAS_CORE
+    return env
 
 
 def run_measuring_rss(cmd):
@@ -50,8 +60,18 @@ def nmt_train(nmt, cell, steps, warmup, extra=()):
             "peak_rss_mb": round(rss_mb, 1)}
 
 
+def nmt_openblas_core(nmt):
+    """The OpenBLAS core nmt runs: it re-executes itself with OPENBLAS_CORETYPE when OpenBLAS falls
+    back to a generic core (OpenBLAS 0.3.21 picks Prescott on some AVX-512 CPUs)."""
+    match = re.search(r"BLAS:\s+OpenBLAS core (\S+)", run([nmt, "info"]))
+    return match.group(1) if match else None
+
+
+REFERENCE_OPENBLAS_CORE = None  # set in main: the reference gets the same BLAS kernels as nmt
+
+
 def reference(mode, cell, threads, policy, steps, extra=()):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in with_reference_core().items() if k != "OMP_WAIT_POLICY"}
     if policy:
         env["OMP_WAIT_POLICY"] = policy
     cmd = ["/usr/bin/python3", os.path.join(ROOT, "..", "shared", "bench", "torch_reference.py"), mode,
@@ -83,6 +103,10 @@ def main():
     p.add_argument("--precisions", default="fp32,bf16" if native_bf16() else "fp32")
     a = p.parse_args()
     precisions = a.precisions.split(",")
+    global REFERENCE_OPENBLAS_CORE
+    REFERENCE_OPENBLAS_CORE = nmt_openblas_core(a.nmt)
+    print(json.dumps({"openblas_core": REFERENCE_OPENBLAS_CORE, "nmt_commit": run(["git", "rev-parse", "--short", "HEAD"]).strip(),
+                      "precisions": precisions}), flush=True)
     if not os.path.exists(os.path.join(ROOT, "../shared/bench/torch_reference.py")):
         sys.exit("run_bench: ../shared/bench/torch_reference.py not found")
     threads = os.cpu_count()
@@ -92,7 +116,8 @@ def main():
         for t in sorted({1, threads}):
             for precision in precisions:
                 floors[t, precision] = json.loads(run(["/usr/bin/python3", "bench/compute_floor.py", "--cell", cell,
-                                                       "--threads", str(t), "--dtype", precision]))
+                                                       "--threads", str(t), "--dtype", precision],
+                                                      with_reference_core()))
                 print(json.dumps(floors[t, precision]), flush=True)
         runs = {}  # (impl, threads, policy, precision) -> results of each round
         for _ in range(a.rounds):
