@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "distributed/launcher.hpp"
 #include "serve_process.hpp"
 
 using namespace nmt::test;
@@ -52,18 +53,6 @@ class TricklingClients {
   std::atomic<bool> stop_{false};
   std::thread trickler_;
 };
-
-int free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   const auto at = text.find(from);
@@ -131,7 +120,7 @@ TEST(ServeProxy, TricklingClientsHoldTheWorkersAndTheNginxExampleTakesThemOff) {
   }
   std::this_thread::sleep_for(1s);  // the workers see the closed connections end
   const std::string dir = scratch_dir("nginx");
-  const int proxy_port = free_loopback_port();
+  const int proxy_port = nmt::free_local_port();
   Nginx nginx(dir, proxy_port, port);
   const auto give_up = std::chrono::steady_clock::now() + 10s;
   while (timed_request(proxy_port, model.sources[0]).second != 200 && std::chrono::steady_clock::now() < give_up)

@@ -174,4 +174,11 @@ torch::Tensor GradientSync::finish(const torch::Tensor& loss_sum) {
   return extras_[0].clone();
 }
 
+std::vector<torch::Tensor> embedding_tables(torch::nn::Module& model) {
+  std::vector<torch::Tensor> tables;
+  for (const auto& module : model.modules())
+    if (const auto* embedding = module->as<torch::nn::Embedding>()) tables.push_back(embedding->weight);
+  return tables;
+}
+
 }  // namespace nmt

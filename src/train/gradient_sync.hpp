@@ -18,6 +18,10 @@ namespace nmt {
 // this takes 0.7-1.0 ms.
 void flag_rows_in_use(const torch::Tensor& table, torch::Tensor flags);
 
+// The weights of the model's embedding layers: their gradients have rows only for the tokens of
+// the batch (more when a table is tied to an output layer; GradientSync then sums it whole).
+std::vector<torch::Tensor> embedding_tables(torch::nn::Module& model);
+
 class GradientSync {
  public:
   // `row_sparse`: the parameters among `parameters` whose gradients have few nonzero rows.

@@ -38,15 +38,6 @@ torch::Device pick_device(const std::string& requested) {
   return (requested != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
-// The weights of the model's embedding layers: their gradients have rows only for the tokens of
-// the batch (more when a table is tied to an output layer; GradientSync then sums it whole).
-std::vector<torch::Tensor> embedding_tables(torch::nn::Module& model) {
-  std::vector<torch::Tensor> tables;
-  for (const auto& module : model.modules())
-    if (const auto* embedding = module->as<torch::nn::Embedding>()) tables.push_back(embedding->weight);
-  return tables;
-}
-
 uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
