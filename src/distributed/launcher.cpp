@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -80,10 +81,15 @@ int launch_workers(const LaunchOptions& options, const std::vector<std::string>&
   sigaction(SIGTERM, &action, nullptr);
 
   std::map<pid_t, int> running;  // pid -> local rank
+  const pid_t launcher = getpid();
   for (int local = 0; local < options.nproc_per_node; ++local) {
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
     if (pid == 0) {
+      // A launcher killed outright takes its workers along, so that the other hosts' ranks see
+      // this host's go and stop, instead of training on beside orphans.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != launcher) _exit(128 + SIGKILL);
       const int rank = options.node_rank * options.nproc_per_node + local;
       setenv("RANK", std::to_string(rank).c_str(), 1);
       setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);

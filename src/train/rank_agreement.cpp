@@ -27,7 +27,9 @@ void root_first(ProcessGroup& group, const std::string& key, double timeout_seco
 }
 
 void check_same_setup(ProcessGroup& group, const Config& config) {
-  std::string setup = dump_config(config);
+  Config shared = config;
+  shared.distributed.interface.clear();  // each host names its own network interface
+  std::string setup = dump_config(shared);
   for (const auto& side : vocab_sides(config.task)) {
     const std::string path = vocab_path(config.data.dir, side);
     setup += "vocabulary " + side + ": " + (std::filesystem::exists(path) ? fnv1a_hex(read_text_file(path)) : "missing") + "\n";

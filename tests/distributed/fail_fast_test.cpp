@@ -217,3 +217,63 @@ TEST(DataParallel, ASecondProcessWithTheSameRankIsRefused) {
   EXPECT_EQ(wait_exit(rank0, 30), 128 + SIGTERM) << read_all(dir + "/rank0.log");
   EXPECT_EQ(wait_exit(rank1, 30), 128 + SIGTERM) << read_all(dir + "/rank1.log");
 }
+
+// Waits until `log` shows that its rank has joined the rendezvous.
+static bool wait_for_join(const std::string& log, double seconds = 60) {
+  const auto start = Clock::now();
+  while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
+    if (read_all(log).find("joined at 127.0.0.1") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Ranks 0 and 1 of a world of 3, both joined and waiting for rank 2 in the rendezvous.
+struct TwoOfThree {
+  std::string config_path;
+  int port = 0;
+  pid_t rank0 = -1, rank1 = -1;
+};
+
+static TwoOfThree start_two_of_three(const std::string& dir) {
+  Config config = parallel_config(dir);
+  config.distributed.rendezvous_timeout_seconds = 120;  // far longer than the tests' waits
+  preprocess(config, false);
+  TwoOfThree ranks{dir + "/config.yaml", free_local_port()};
+  write_text_atomically(ranks.config_path, dump_config(config));
+  ranks.rank0 = start_rank(ranks.config_path, 0, 3, ranks.port, dir + "/rank0.log");
+  ranks.rank1 = start_rank(ranks.config_path, 1, 3, ranks.port, dir + "/rank1.log");
+  EXPECT_TRUE(wait_for_join(dir + "/rank1.log")) << read_all(dir + "/rank1.log");
+  return ranks;
+}
+
+TEST(DataParallel, ARankThatDiesDuringTheRendezvousEndsTheOthersWithinTenSeconds) {
+  const auto dir = test::scratch_dir("rendezvous");
+  const auto [config_path, port, rank0, rank1] = start_two_of_three(dir);
+  kill(rank1, SIGKILL);
+  EXPECT_EQ(wait_exit(rank1, 10), 128 + SIGKILL);
+  double took = 0;
+  EXPECT_EQ(wait_exit(rank0, 10, &took), kPeerFailureExit);
+  EXPECT_LT(took, 10.0);
+  const std::string log = read_all(dir + "/rank0.log");
+  EXPECT_NE(log.find("rank 1 (pid " + std::to_string(rank1)), std::string::npos) << log;
+  EXPECT_NE(log.find("fell silent during the rendezvous"), std::string::npos) << log;
+  EXPECT_NE(log.find("has exited"), std::string::npos) << log;
+}
+
+TEST(DataParallel, ARankThatFailsDuringSetUpEndsTheOthersAtOnceWithItsMessage) {
+  const auto dir = test::scratch_dir("abort");
+  const auto [config_path, port, rank0, rank1] = start_two_of_three(dir);
+  // A second RANK 1 instead of rank 2: it is refused, and tells the others why.
+  const pid_t twice = start_rank(config_path, 1, 3, port, dir + "/twice.log");
+  EXPECT_EQ(wait_exit(twice, 30), 1) << read_all(dir + "/twice.log");
+  for (const auto& [pid, name] : {std::pair{rank0, "rank0"}, std::pair{rank1, "rank1"}}) {
+    double took = 0;
+    EXPECT_EQ(wait_exit(pid, 10, &took), kPeerFailureExit) << name;
+    const std::string log = read_all(dir + "/" + name + ".log");
+    EXPECT_NE(log.find("rank 1 failed during the rendezvous: rendezvous at 127.0.0.1:" + std::to_string(port) +
+                       " failed: another process already joined as RANK 1"),
+              std::string::npos)
+        << log;
+  }
+}

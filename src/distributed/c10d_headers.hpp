@@ -1,0 +1,12 @@
+// LibTorch's c10d store and Gloo group, where this build has them: NMT_C10D is defined then.
+// Gloo's own headers come from libgloo-dev; without them nmt trains on one process.
+#pragma once
+#if defined(NMT_WITH_GLOO) && defined(USE_C10D_GLOO)
+#define NMT_C10D 1
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+#endif
