@@ -2,7 +2,15 @@
 # Installs every build and run dependency of nmt on Debian 12 (run as root).
 # Idempotent: packages already present are skipped by apt.
 # Makes OpenBLAS the system BLAS: Debian's reference libblas is ~100x slower.
+# `--torch pip` also puts PyPI's torch wheel (LibTorch 2.x, $NMT_TORCH_VERSION, default 2.15.0)
+# in a virtual environment outside the source tree, $NMT_TORCH_VENV (default
+# ~/.cache/nmt/torch-VERSION), kept for the next run; scripts/build.sh --torch pip builds on it.
 set -euo pipefail
+torch_line=debian
+if [ "${1:-}" = --torch ]; then
+  [ "${2:-}" = pip ] || { echo "install-deps.sh: --torch takes 'pip'" >&2; exit 2; }
+  torch_line=pip
+fi
 
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -16,6 +24,7 @@ packages=(
   nginx   # the tested reverse-proxy example in configs/nginx/ (its own service is not used)
   libopenblas0-openmp libopenblas-openmp-dev
   python3 gzip
+  python3-venv   # --torch pip: the wheel's virtual environment
 )
 
 missing=()
@@ -47,3 +56,14 @@ if dpkg-query -W -f='${Status}' libblas3 2>/dev/null | grep -q 'install ok insta
   fi
 fi
 echo "install-deps: BLAS is $(readlink -f /usr/lib/"$arch"/libblas.so.3)"
+
+if [ "$torch_line" = pip ]; then
+  version=${NMT_TORCH_VERSION:-2.15.0}
+  venv=${NMT_TORCH_VENV:-$HOME/.cache/nmt/torch-$version}
+  if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$version')" 2>/dev/null; then
+    # Debian's python3: the wheel's ABI tag must match the interpreter the venv is made from.
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "torch==$version"
+  fi
+  echo "LibTorch $version from PyPI in $venv"
+fi

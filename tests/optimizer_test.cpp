@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "runtime/torch_compat.hpp"
 #include "train/fused_adam.hpp"
 #include "train/optimizer.hpp"
 
@@ -76,7 +77,7 @@ TEST(FusedAdam, StateSavesAndLoadsAsTorchAdam) {
   in.load_from(buffer);
   plain.load(in);
   const auto& state = static_cast<torch::optim::AdamParamState&>(
-      *plain.state().at(c10::guts::to_string(copies[0].unsafeGetTensorImpl())));
+      *plain.state().at(optimizer_state_key(copies[0])));
   EXPECT_EQ(state.step(), 1);
   EXPECT_TRUE(torch::allclose(state.exp_avg(), torch::full_like(copies[0], 0.1)));
 }

@@ -121,7 +121,7 @@ struct DistributedConfig {
   double rendezvous_timeout_seconds = 300;  // for all ranks to join at start
   // How long the other ranks wait for rank 0 to validate and write a checkpoint.
   double checkpoint_timeout_seconds = 3600;
-  std::string interface;  // network interface for Gloo (GLOO_SOCKET_IFNAME); empty: by address
+  std::string interface;  // network interface for Gloo (else GLOO_SOCKET_IFNAME); empty: the route to MASTER_ADDR
   double bucket_mb = 16;  // gradients are summed in flat buckets of this size
 };
 

@@ -9,4 +9,13 @@
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#include "runtime/torch_compat.hpp"
+namespace nmt {
+// What a Gloo or NCCL group is held as: 2.0 split c10d::Backend off c10d::ProcessGroup.
+#if NMT_TORCH_AT_LEAST(2, 0)
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
+}  // namespace nmt
 #endif

@@ -50,7 +50,7 @@ std::string backend_for(const DistributedConfig& config, const torch::Device& de
 
 struct ProcessGroup::Connection {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<CollectiveBackend> group;
   std::string backend;
   std::vector<PeerProcess> peers;  // every rank's host, pid and advertised address
   std::vector<c10::intrusive_ptr<c10d::Work>> pending;  // started sums

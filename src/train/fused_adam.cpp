@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "runtime/torch_compat.hpp"
 #include "runtime/vector_clones.hpp"
 
 namespace nmt {
@@ -68,8 +69,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
     const float weight_decay = static_cast<float>(options.weight_decay());
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
-      auto& slot = state_[key];
+      auto& slot = state_[optimizer_state_key(p)];
       if (!slot) {
         auto fresh = std::make_unique<torch::optim::AdamParamState>();
         fresh->step(0);
