@@ -6,7 +6,8 @@
 # Which LibTorch: Debian's libtorch-dev by default (build/). `--torch pip` takes the wheel that
 # `scripts/install-deps.sh --torch pip` installed (build-pip/); `--torch DIR` any other, DIR being
 # an unpacked libtorch zip, a site-packages/torch, or a directory holding TorchConfig.cmake
-# (build-torch/). NMT_BUILD_DIR names another build directory. `nmt info` says which LibTorch a
+# (build-torch/). NMT_BUILD_DIR names another build directory; NMT_OTHER_BINARY, an nmt built on
+# another LibTorch for the tests that exchange models between the two. `nmt info` says which LibTorch a
 # binary runs on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +31,16 @@ elif [ -n "$torch" ]; then
   build=build-torch
 fi
 if [ -n "$torch" ]; then
-  cmake_args+=(-DCMAKE_PREFIX_PATH="$torch")
+  # Its root too, searched first: else find_library may take a system libtorch.so for TORCH_LIBRARY.
+  root=$(cd "$torch" && [ -f ../../lib/libtorch.so ] && cd ../.. && pwd || pwd)
+  cmake_args+=(-DCMAKE_PREFIX_PATH="$root;$torch")
   # A CUDA LibTorch configures only with a CUDA toolkit and an architecture list (no GPU probe).
   if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
     cmake_args+=(-DCMAKE_CUDA_COMPILER="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)"
                  -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;9.0}")
   fi
 fi
+[ -n "${NMT_OTHER_BINARY:-}" ] && cmake_args+=(-DNMT_OTHER_BINARY="$NMT_OTHER_BINARY")
 build=${NMT_BUILD_DIR:-$build}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

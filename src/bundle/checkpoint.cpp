@@ -1,6 +1,7 @@
 #include "bundle/checkpoint.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/version.h>
 
 #include <filesystem>
 
@@ -112,7 +113,9 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  archive.write("meta", c10::IValue(meta.dump()));
+  nlohmann::json stamped = meta;
+  stamped["torch"] = TORCH_VERSION;  // named when another LibTorch cannot read it
+  archive.write("meta", c10::IValue(stamped.dump()));
   archive.write("rng", cpu_rng_state());
   // Serialized in memory: LibTorch's zip writer, given a file, throws from a destructor when the
   // disk fills up, which aborts the process. The bytes then go out through checked writes.
@@ -135,7 +138,13 @@ CheckpointContent load_checkpoint(const std::string& path, torch::nn::Module& mo
   CheckpointContent content;
   content.meta = meta_of(archive, path);
   check_compatible(content.meta, expected_meta, path);
-  read_damaged_as_error(path, "corrupt or incompatible", [&] {
+  const std::string written_by = content.meta.value("torch", "");
+  const std::string damage =
+      written_by.empty() || written_by == TORCH_VERSION
+          ? "corrupt or incompatible"
+          : "corrupt or incompatible (written by an nmt on LibTorch " + written_by + ", read by one on LibTorch " +
+                TORCH_VERSION + ": load it with an nmt built on " + written_by + ")";
+  read_damaged_as_error(path, damage, [&] {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     model.load(model_archive);

@@ -7,6 +7,7 @@
 #include "distributed/process_group.hpp"
 #include "model/precision.hpp"
 #include "runtime/environment.hpp"
+#include "runtime/torch_compat.hpp"
 
 namespace nmt {
 namespace {
@@ -43,7 +44,7 @@ void setup_info(CLI::App& app, GlobalOptions& globals) {
               << "\n"
               << "native bf16:    " << (cpu_has_native_bf16() ? "yes (AVX512_BF16 or AMX)" : "no (bf16 is emulated)")
               << "; precision auto picks " << precision_name(resolve_precision("auto")) << "\n"
-              << "CUDA:           " << (torch::cuda::is_available() ? "available" : "not available") << "\n"
+              << "CUDA:           " << cuda_state() << "\n"
               << "distributed:    "
               << (distributed_backends().empty() ? "not built in (one process only; needs libgloo-dev)"
                                                  : "c10d, backends " + distributed_backends())

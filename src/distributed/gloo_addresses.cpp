@@ -156,7 +156,7 @@ std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(c10d::Store
   }
   if (!message.empty()) {
     // Rank 0's process holds the store: it leaves once the others have read what failed.
-    store.set("reached/read/" + std::to_string(world.rank), {});
+    store.set("reached/read/" + std::to_string(world.rank), bytes_of(""));
     if (world.rank == 0) {
       std::vector<std::string> keys;
       for (int r = 0; r < world.size; ++r) keys.push_back("reached/read/" + std::to_string(r));

@@ -37,7 +37,9 @@ BlasInfo detect_blas() {
   BlasInfo info;
   auto corename = find_symbol<char* (*)()>("openblas_get_corename");
   if (!corename) {
-    info.library = "unknown (not OpenBLAS: reference BLAS is ~100x slower, run scripts/install-deps.sh)";
+    // PyPI's LibTorch carries MKL inside; a system LibTorch without OpenBLAS has the reference BLAS.
+    info.library = at::hasMKL() ? "MKL (inside LibTorch)"
+                                : "unknown (not OpenBLAS: reference BLAS is ~100x slower, run scripts/install-deps.sh)";
     return info;
   }
   info.library = "OpenBLAS";

@@ -14,6 +14,7 @@
 #include "model/seq2seq.hpp"
 #include "runtime/environment.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/torch_compat.hpp"
 #include "train/gradient_sync.hpp"
 #include "train/log_file_mirror.hpp"
 #include "train/optimizer.hpp"
@@ -33,8 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 torch::Device pick_device(const std::string& requested) {
   if (requested == "cuda" && !torch::cuda::is_available())
-    throw std::runtime_error("training.device is 'cuda' but no CUDA device is available (this LibTorch build: " +
-                             std::string(torch::cuda::is_available() ? "CUDA" : "CPU-only") + ")");
+    throw std::runtime_error("training.device is 'cuda', but CUDA is " + cuda_state());
   return (requested != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 

@@ -99,14 +99,16 @@ TEST(DataParallel, TwoLaunchersAsTwoMachinesAndTorchrunTrainTheSameModel) {
   EXPECT_EQ(wait_exit(launchers[1], 120), 0) << read_all(dir + "/node1.log");
   expect_identical(expected, parameters_at(nodes, 20));
 
-  // torchrun (python3-torch), whose agent hosts the store: the workers are its clients.
-  if (test::run_command("command -v torchrun") != 0) GTEST_SKIP() << "torchrun is not installed (python3-torch)";
+  // torchrun of the same PyTorch as this LibTorch, whose agent hosts the store: the workers are its clients.
+  const std::string torchrun_program = NMT_TORCHRUN;
+  if (torchrun_program.empty() || torchrun_program.find("NOTFOUND") != std::string::npos)
+    GTEST_SKIP() << "no torchrun of this LibTorch's version (python3-torch for Debian's)";
   Config torchrun = config;
   torchrun.training.dir = dir + "/torchrun/model";
   write_text_atomically(dir + "/torchrun.yaml", dump_config(torchrun));
   std::string output;
   // Debian's torchrun 1.13 on Python 3.11 needs -r 1 -t 1.
-  ASSERT_EQ(test::run_command("timeout -k 5 180 torchrun --nnodes 1 --nproc_per_node 2 --master_addr 127.0.0.1 "
+  ASSERT_EQ(test::run_command("timeout -k 5 180 " + torchrun_program + " --nnodes 1 --nproc_per_node 2 --master_addr 127.0.0.1 "
                               "--master_port " + std::to_string(free_local_port()) + " -r 1 -t 1 --no_python " +
                                   NMT_BINARY + " train --config " + dir + "/torchrun.yaml",
                               &output),
