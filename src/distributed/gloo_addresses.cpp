@@ -124,13 +124,15 @@ std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(c10d::Store
   std::vector<Advertised> advertised;
   for (const auto& record : gather(store, "address", self.record(), world, config.rendezvous_timeout_seconds))
     advertised.push_back(Advertised::parse(record));
-  std::vector<std::future<std::optional<std::string>>> probes;
-  for (const auto& other : advertised)
-    probes.push_back(std::async(std::launch::async, try_connect, other.address, other.port, kProbeSeconds));
-  std::string failures;  // lines of "peer reason"
+  std::vector<std::pair<int, std::future<std::optional<std::string>>>> probes;
   for (int r = 0; r < world.size; ++r)
-    if (const auto failure = probes[static_cast<size_t>(r)].get(); failure && r != world.rank)
-      failures += fmt::format("{} {}\n", r, *failure);
+    if (r != world.rank) {
+      const auto& other = advertised[static_cast<size_t>(r)];
+      probes.emplace_back(r, std::async(std::launch::async, try_connect, other.address, other.port, kProbeSeconds));
+    }
+  std::string failures;  // lines of "peer reason"
+  for (auto& [r, probe] : probes)
+    if (const auto failure = probe.get()) failures += fmt::format("{} {}\n", r, *failure);
   const auto reached = gather(store, "reached", failures, world, config.rendezvous_timeout_seconds);
 
   std::string message;

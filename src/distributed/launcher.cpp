@@ -1,11 +1,9 @@
 #include "distributed/launcher.hpp"
 
-#include <netinet/in.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +14,8 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+
+#include "distributed/network_address.hpp"
 
 namespace nmt {
 namespace {
@@ -44,21 +44,7 @@ int exit_code(int status) {
 
 }  // namespace
 
-int free_local_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error(std::string("cannot open a socket: ") + std::strerror(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(errno));
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
+int free_local_port() { return ProbeListener("127.0.0.1").port(); }
 
 int launch_workers(const LaunchOptions& options, const std::vector<std::string>& arguments) {
   if (std::getenv("RANK") && std::getenv("WORLD_SIZE"))

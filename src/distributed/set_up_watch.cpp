@@ -89,9 +89,11 @@ void SetUpWatch::watch() {
         linger();
         give_up("rank " + rank + " failed during " + phase + ": " + message);
       }
+      // Rank 0 watches every rank and the others watch rank 0: O(N) store calls a round, and a
+      // silence rank 0 finds reaches everyone through its abort notice.
       for (int peer = 0; peer < size_ && silent.empty(); ++peer) {
         const auto r = static_cast<size_t>(peer);
-        if (peer == rank_ || ready[r]) continue;
+        if (peer == rank_ || ready[r] || (rank_ != 0 && peer != 0)) continue;
         if (store_->check({ready_key(peer)})) {
           ready[r] = true;
           continue;

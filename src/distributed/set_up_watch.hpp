@@ -1,6 +1,6 @@
-// While a data-parallel group sets itself up, a thread on every rank beats in the store and
-// watches the others: a rank that fails says why under "abort", and a rank that falls silent for
-// 5 s has died. Either way every other rank logs the phase, the peer and the cause, and exits
+// While a data-parallel group sets itself up, a thread on every rank beats in the store; rank 0
+// watches every rank's beat and the others rank 0's. A rank that fails says why under "abort",
+// and a rank that falls silent for 5 s has died (rank 0 then posts the abort). Either way every other rank logs the phase, the peer and the cause, and exits
 // with kPeerFailureExit within seconds, instead of waiting out a connect time-out.
 #pragma once
 #include <atomic>
