@@ -6,9 +6,9 @@
 # Which LibTorch: Debian's libtorch-dev by default (build/). `--torch pip` takes the wheel that
 # `scripts/install-deps.sh --torch pip` installed (build-pip/); `--torch DIR` any other, DIR being
 # an unpacked libtorch zip, a site-packages/torch, or a directory holding TorchConfig.cmake
-# (build-torch/). NMT_BUILD_DIR names another build directory; NMT_OTHER_BINARY, an nmt built on
-# another LibTorch for the tests that exchange models between the two. `nmt info` says which LibTorch a
-# binary runs on.
+# (build-torch/). NMT_BUILD_DIR names another build directory; NMT_CMAKE_ARGS adds CMake settings;
+# NMT_OTHER_BINARY, an nmt built on another LibTorch for the tests that exchange models between
+# the two. `nmt info` says which LibTorch a binary runs on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch=""
@@ -41,6 +41,9 @@ if [ -n "$torch" ]; then
   fi
 fi
 [ -n "${NMT_OTHER_BINARY:-}" ] && cmake_args+=(-DNMT_OTHER_BINARY="$NMT_OTHER_BINARY")
+# More CMake settings, space-separated (scripts/gpu_check.sh: -DBUILD_TESTING=OFF).
+read -r -a extra <<< "${NMT_CMAKE_ARGS:-}"
+cmake_args+=("${extra[@]}")
 build=${NMT_BUILD_DIR:-$build}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

@@ -64,13 +64,14 @@ TEST(Precision, Bf16ProductsAreTheProductsOfRoundedOperandsInFp32AndTheirGradien
 }
 
 TEST(Precision, SettingsAreCheckedAndAutoFollowsTheCpu) {
-  EXPECT_EQ(resolve_precision("fp32"), Precision::fp32);
-  EXPECT_EQ(resolve_precision("bf16"), Precision::bf16);
-  EXPECT_EQ(resolve_precision("auto"), cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32);
-  EXPECT_THROW(precision_from_name("fp16"), std::invalid_argument);
+  EXPECT_EQ(resolve_precision("fp32", torch::kCPU, "training.precision"), Precision::fp32);
+  EXPECT_EQ(resolve_precision("bf16", torch::kCPU, "training.precision"), Precision::bf16);
+  EXPECT_EQ(resolve_precision("auto", torch::kCPU, "training.precision"),
+            cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32);
+  EXPECT_THROW(precision_from_name("fp8"), std::invalid_argument);
   try {
-    parse_config("training:\n  precision: fp16\n", "p.yaml");
-    ADD_FAILURE() << "fp16 accepted";
+    parse_config("training:\n  precision: fp8\n", "p.yaml");
+    ADD_FAILURE() << "fp8 accepted";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("training.precision"), std::string::npos) << e.what();
   }
@@ -101,13 +102,8 @@ TEST(Precision, Bf16TrainingTracksFp32AndResumesBitIdentically) {
   EXPECT_NE(losses, reference) << "the run did not multiply in bf16";
   EXPECT_LT(losses.at(40), losses.at(1) * 0.9) << "it learns";
 
-  Config resumed = bf16_run("resumed");
-  resumed.training.max_steps = 20;
-  ASSERT_EQ(train(resumed, {}), 0);
-  resumed.training.max_steps = 40;
-  TrainOptions resume;
-  resume.resume = true;
-  ASSERT_EQ(train(resumed, resume), 0);
+  const Config resumed = bf16_run("resumed");
+  test::train_then_resume(resumed, 20);
   EXPECT_EQ(test::train_losses(resumed.training.dir), losses);
   // Checkpoints stay fp32.
   auto model = load_trained_model(resumed.training.dir, checkpoint_file(resumed.training.dir, 40), torch::kCPU);
@@ -143,6 +139,11 @@ TEST(Precision, Bf16DecodingAgreesWithFp32OnMostSentences) {
   for (std::string line; std::getline(lines, line);) command_bf16.push_back(line);
   EXPECT_EQ(command_bf16, bf16);
   EXPECT_NE(test::run_command(std::string(NMT_BINARY) + " translate --precision fp16 --model " + config.training.dir +
+                                  " --input " + config.data.valid.src,
+                              &output),
+            0);
+  EXPECT_NE(output.find("fp16 runs on CUDA only"), std::string::npos) << output;
+  EXPECT_NE(test::run_command(std::string(NMT_BINARY) + " translate --precision fp8 --model " + config.training.dir +
                                   " --input " + config.data.valid.src,
                               &output),
             0);

@@ -33,6 +33,17 @@ inline Config trained_tiny_model(const std::string& dir, int64_t steps, int64_t 
   return config;
 }
 
+// Trains `config` to step `first_steps`, then resumes it to its max_steps: the run in two halves.
+inline void train_then_resume(Config config, int64_t first_steps) {
+  const int64_t steps = config.training.max_steps;
+  config.training.max_steps = first_steps;
+  ASSERT_EQ(train(config, {}), 0);
+  config.training.max_steps = steps;
+  TrainOptions resume;
+  resume.resume = true;
+  ASSERT_EQ(train(config, resume), 0);
+}
+
 // Writes `config` to `config_path` and starts `nmt train` on it in a child process.
 inline pid_t start_training_process(const Config& config, const std::string& config_path) {
   write_text_atomically(config_path, dump_config(config));

@@ -27,7 +27,7 @@ void evaluate_language_model(const EvaluateOptions& options, const GlobalOptions
   start_command(globals);
   const torch::Device device(options.device);
   TrainedModel model = std::move(load_models(options.models, device, globals.overrides).front());
-  const PrecisionScope precision(resolve_precision(model.config.decoding.precision));
+  const PrecisionScope precision(resolve_precision(model.config.decoding.precision, device, "decoding.precision"));
   LanguageModel& network = model.language_model();
   Sequences lines;
   LineReader reader(options.text);
@@ -66,7 +66,7 @@ void run_evaluate(const EvaluateOptions& options, const GlobalOptions& globals) 
     start_command(globals);
     const torch::Device device(options.device);
     std::vector<TrainedModel> models = load_models(options.models, device, globals.overrides);
-    const PrecisionScope precision(decoding_precision(models));
+    const PrecisionScope precision(decoding_precision(models, device));
     std::vector<std::string> sources;
     for_each_pair(options.src, options.ref, [&](const std::string& s, const std::string& r, size_t) {
       sources.push_back(s);

@@ -65,7 +65,7 @@ void run_generate(const GenerateOptions& options, const GlobalOptions& globals) 
   start_command(globals);
   const torch::Device device(options.device);
   TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
-  const PrecisionScope precision(resolve_precision(model.config.decoding.precision));
+  const PrecisionScope precision(resolve_precision(model.config.decoding.precision, device, "decoding.precision"));
   LanguageModel& network = model.language_model();
   torch::InferenceMode inference;
   const bool stream_mode = model.config.training.lm_mode == "stream";

@@ -43,7 +43,7 @@ void setup_info(CLI::App& app, GlobalOptions& globals) {
               << "OMP_WAIT_POLICY " << (std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "(unset)")
               << "\n"
               << "native bf16:    " << (cpu_has_native_bf16() ? "yes (AVX512_BF16 or AMX)" : "no (bf16 is emulated)")
-              << "; precision auto picks " << precision_name(resolve_precision("auto")) << "\n"
+              << "; precision auto picks " << precision_name(resolve_precision("auto", torch::kCPU, "precision")) << "\n"
               << "CUDA:           " << cuda_state() << "\n"
               << "distributed:    "
               << (distributed_backends().empty() ? "not built in (one process only; needs libgloo-dev)"

@@ -23,8 +23,9 @@ void add_model_options(CLI::App& command, ModelOptions& options, const std::stri
       ->check(CLI::PositiveNumber);
   command.add_option("--checkpoint", options.checkpoint, "a specific checkpoint of the one --model (default: best)");
   command.add_option("--precision", options.precision,
-                     "matrix products in fp32, bf16, or auto (bf16 where the CPU has it); default: decoding.precision")
-      ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
+                     "matrix products in fp32, bf16, fp16 (CUDA only), or auto (bf16 where the CPU has it); default: "
+                     "decoding.precision")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
 }
 
 std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
@@ -47,8 +48,8 @@ std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::
   return models;
 }
 
-Precision decoding_precision(const std::vector<TrainedModel>& models) {
-  return resolve_precision(models.front().config.decoding.precision);
+Precision decoding_precision(const std::vector<TrainedModel>& models, const torch::Device& device) {
+  return resolve_precision(models.front().config.decoding.precision, device, "decoding.precision");
 }
 
 std::vector<WeightedModel> weighted_models(std::vector<TrainedModel>& models, const ModelOptions& options) {

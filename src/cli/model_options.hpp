@@ -27,7 +27,7 @@ void add_model_options(CLI::App& command, ModelOptions& options, const std::stri
 std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
                                       const std::vector<std::string>& overrides);
 // The precision to decode in: --precision, else the first model's decoding.precision.
-Precision decoding_precision(const std::vector<TrainedModel>& models);
+Precision decoding_precision(const std::vector<TrainedModel>& models, const torch::Device& device);
 // The loaded models with their --weights, for the Translator.
 std::vector<WeightedModel> weighted_models(std::vector<TrainedModel>& models, const ModelOptions& options);
 

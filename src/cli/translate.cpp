@@ -23,7 +23,7 @@ void run_translate(const TranslateOptions& options, const GlobalOptions& globals
   start_command(globals);
   const torch::Device device(options.device);
   std::vector<TrainedModel> models = load_models(options.models, device, globals.overrides);
-  const PrecisionScope precision(decoding_precision(models));
+  const PrecisionScope precision(decoding_precision(models, device));
   const auto& decoding = models.front().config.decoding;
   SearchOptions search = search_options(decoding);
   if (options.beam > 0) search.beam_size = options.beam;

@@ -59,9 +59,13 @@ struct ModelConfig {
 struct TrainingConfig {
   std::string dir = "model";
   std::string device = "auto";  // auto | cpu | cuda
-  // Matrix products in fp32 or bf16 (weights, optimizer and loss stay fp32); auto: bf16 where
-  // the CPU multiplies bf16 natively (AVX512_BF16 or AMX), else fp32.
+  // Matrix products in fp32, bf16 or fp16 (CUDA only); weights, optimizer and loss stay fp32.
+  // auto: bf16 where the CPU multiplies bf16 natively (AVX512_BF16 or AMX), else fp32.
   std::string precision = "fp32";
+  // Dynamic loss scaling (train/loss_scaler.hpp): auto turns it on for fp16 products.
+  std::string loss_scaling = "auto";  // auto | dynamic | off
+  double loss_scale_init = 65536;     // a power of two, so the scaled gradients stay exact
+  int64_t loss_scale_growth_interval = 2000;
   int64_t batch_size = 64;
   int64_t batch_tokens = 0;  // 0 = batches by sentence count only
   int64_t max_steps = 0;  // 0 = unlimited
@@ -126,7 +130,7 @@ struct DistributedConfig {
 };
 
 struct DecodingConfig {
-  std::string precision = "fp32";  // fp32 | bf16 | auto, as training.precision
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 | auto, as training.precision
   int64_t batch_size = 64;
   int64_t beam_size = 1;
   double length_penalty = 0.6;  // GNMT alpha

@@ -1,5 +1,7 @@
 #include "config/config_rules.hpp"
 
+#include <cmath>
+
 #include "config/config_error.hpp"
 
 namespace nmt {
@@ -37,6 +39,12 @@ void check_combinations(const Config& c) {
   if (t.min_lr > t.lr && (t.lr_schedule == "plateau" || t.lr_schedule == "cosine"))
     throw ConfigError(c.source_path + ": key 'training.min_lr': the " + t.lr_schedule + " schedule decays from lr (" +
                       std::to_string(t.lr) + ") towards min_lr (" + std::to_string(t.min_lr) + "), which is above it");
+  if (std::exp2(std::round(std::log2(t.loss_scale_init))) != t.loss_scale_init)
+    throw ConfigError(c.source_path + ": key 'training.loss_scale_init': " + std::to_string(t.loss_scale_init) +
+                      " is not a power of two; a power of two (65536 = 2^16) scales the gradients exactly");
+  if (t.precision == "fp16" && t.loss_scaling == "off")
+    throw ConfigError(c.source_path + ": key 'training.loss_scaling': fp16 products lose gradients below 2^-24 "
+                      "without loss scaling; use auto or dynamic with training.precision fp16");
   if (!t.init_checkpoint.empty() && t.init_from.empty())
     throw ConfigError(c.source_path + ": key 'training.init_checkpoint': names a checkpoint of training.init_from, "
                       "which is not set");

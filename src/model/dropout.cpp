@@ -6,11 +6,13 @@
 
 #include <mutex>
 
+#include "model/cpu_fast_paths.hpp"
+
 namespace nmt {
 
 torch::Tensor philox_dropout(const torch::Tensor& input, double p, bool training) {
   if (!training || p == 0.0) return input;
-  if (!input.device().is_cpu() || input.scalar_type() != torch::kFloat || p >= 1.0)
+  if (!input.device().is_cpu() || input.scalar_type() != torch::kFloat || p >= 1.0 || !cpu_fast_paths_enabled())
     return torch::dropout(input, p, training);
   uint64_t seed = 0;
   {

@@ -54,7 +54,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     ctx->save_for_backward({x, h0, w_ih, w_hh, r.gates, r.hidden_new, r.h_prev});
     ctx->saved_data["batch_sizes"] = schedule.batch_sizes;
     ctx->saved_data["reverse"] = schedule.reverse;
-    ctx->saved_data["bf16"] = current_precision() == Precision::bf16;
+    ctx->saved_data["precision"] = static_cast<int64_t>(current_precision());
     return {r.outputs, r.h};
   }
 
@@ -63,7 +63,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];
     const Tensor &gates = saved[4], &hidden_new = saved[5], &h_prevs = saved[6];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
-    const PrecisionScope precision(ctx->saved_data["bf16"].toBool() ? Precision::bf16 : Precision::fp32);
+    const PrecisionScope precision(static_cast<Precision>(ctx->saved_data["precision"].toInt()));
     const int64_t hidden = h0.size(1);
     Tensor dh_state = dense_state_gradient(grads[1], h0);
     const Tensor w_hh_operand = precise::operand(w_hh);

@@ -59,7 +59,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     ctx->save_for_backward({x, h0, w_ih, w_hh, r.gates, r.tanh_c, r.h_prev, r.c_prev});
     ctx->saved_data["batch_sizes"] = schedule.batch_sizes;
     ctx->saved_data["reverse"] = schedule.reverse;
-    ctx->saved_data["bf16"] = current_precision() == Precision::bf16;
+    ctx->saved_data["precision"] = static_cast<int64_t>(current_precision());
     return {r.outputs, r.h, r.c};
   }
 
@@ -68,7 +68,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];
     const Tensor &gates = saved[4], &tanh_c = saved[5], &h_prevs = saved[6], &c_prevs = saved[7];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
-    const PrecisionScope precision(ctx->saved_data["bf16"].toBool() ? Precision::bf16 : Precision::fp32);
+    const PrecisionScope precision(static_cast<Precision>(ctx->saved_data["precision"].toInt()));
     const int64_t hidden = h0.size(1);
     const Tensor w_hh_operand = precise::operand(w_hh);
     Tensor dh_state = dense_state_gradient(grads[1], h0), dc_state = dense_state_gradient(grads[2], h0);

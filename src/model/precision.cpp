@@ -9,7 +9,8 @@ namespace {
 
 thread_local Precision this_thread_precision = Precision::fp32;
 
-bool in_bf16() { return this_thread_precision == Precision::bf16; }
+// Whether products run in a type narrower than fp32.
+bool narrowed() { return this_thread_precision != Precision::fp32; }
 
 torch::Tensor as_float(const torch::Tensor& product) { return product.to(torch::kFloat); }
 
@@ -18,7 +19,8 @@ torch::Tensor as_float(const torch::Tensor& product) { return product.to(torch::
 Precision precision_from_name(const std::string& name) {
   if (name == "fp32") return Precision::fp32;
   if (name == "bf16") return Precision::bf16;
-  throw std::invalid_argument("unknown precision '" + name + "' (fp32 | bf16)");
+  if (name == "fp16") return Precision::fp16;
+  throw std::invalid_argument("unknown precision '" + name + "' (fp32 | bf16 | fp16)");
 }
 
 bool cpu_has_native_bf16() {
@@ -31,12 +33,31 @@ bool cpu_has_native_bf16() {
   return avx512_bf16 || amx_bf16;
 }
 
-Precision resolve_precision(const std::string& setting) {
-  if (setting == "auto") return cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32;
-  return precision_from_name(setting);
+Precision resolve_precision(const std::string& setting, const torch::Device& device, const std::string& key) {
+  if (setting == "auto") return device.is_cpu() && cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32;
+  const Precision precision = precision_from_name(setting);
+  if (precision == Precision::fp16 && device.is_cpu())
+    throw std::invalid_argument(key + " fp16 runs on CUDA only: on the CPU it has no fast kernels and would need loss "
+                                "scaling; use bf16 (" + std::string(cpu_has_native_bf16() ? "native on this CPU" :
+                                "emulated on this CPU, slower than fp32") + ") or fp32");
+  return precision;
 }
 
-const char* precision_name(Precision precision) { return precision == Precision::bf16 ? "bf16" : "fp32"; }
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::bf16: return "bf16";
+    case Precision::fp16: return "fp16";
+    default: return "fp32";
+  }
+}
+
+torch::ScalarType product_type(Precision precision) {
+  switch (precision) {
+    case Precision::bf16: return torch::kBFloat16;
+    case Precision::fp16: return torch::kHalf;
+    default: return torch::kFloat;
+  }
+}
 
 Precision current_precision() { return this_thread_precision; }
 
@@ -48,43 +69,43 @@ PrecisionScope::~PrecisionScope() { this_thread_precision = previous_; }
 
 namespace precise {
 
-torch::Tensor operand(const torch::Tensor& t) { return in_bf16() ? t.to(torch::kBFloat16) : t; }
+torch::Tensor operand(const torch::Tensor& t) { return narrowed() ? t.to(product_type(this_thread_precision)) : t; }
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
-  return in_bf16() ? as_float(torch::mm(operand(a), operand(b))) : torch::mm(a, b);
+  return narrowed() ? as_float(torch::mm(operand(a), operand(b))) : torch::mm(a, b);
 }
 
 torch::Tensor bmm(const torch::Tensor& a, const torch::Tensor& b) {
-  return in_bf16() ? as_float(torch::bmm(operand(a), operand(b))) : torch::bmm(a, b);
+  return narrowed() ? as_float(torch::bmm(operand(a), operand(b))) : torch::bmm(a, b);
 }
 
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a, const torch::Tensor& b) {
-  return in_bf16() ? torch::add(bias, torch::mm(operand(a), operand(b))) : torch::addmm(bias, a, b);
+  return narrowed() ? torch::add(bias, torch::mm(operand(a), operand(b))) : torch::addmm(bias, a, b);
 }
 
 void add_mm_(torch::Tensor& self, const torch::Tensor& a, const torch::Tensor& b) {
-  if (in_bf16())
+  if (narrowed())
     self.add_(torch::mm(operand(a), operand(b)));
   else
     self.addmm_(a, b);
 }
 
 void mm_out(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
-  if (in_bf16())
+  if (narrowed())
     out.copy_(torch::mm(operand(a), operand(b)));
   else
     torch::mm_out(out, a, b);
 }
 
 void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tensor& a, const torch::Tensor& b) {
-  if (in_bf16())
+  if (narrowed())
     torch::add_out(out, input, torch::mm(operand(a), operand(b)));
   else
     torch::addmm_out(out, input, a, b);
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (!in_bf16()) return torch::nn::functional::linear(x, weight, bias);
+  if (!narrowed()) return torch::nn::functional::linear(x, weight, bias);
   const auto product = torch::nn::functional::linear(operand(x), operand(weight));
   return bias.defined() ? torch::add(bias, product) : as_float(product);
 }

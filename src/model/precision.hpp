@@ -1,7 +1,8 @@
-// The precision of the model's matrix products. In bf16 both operands are multiplied as bf16
-// (oneDNN accumulates in fp32) and the product comes back as fp32, so the weights, the
-// activations between products, the loss and the optimizer state all stay fp32, as autocast
-// keeps them. The precision belongs to a thread: training and decoding set it for their work.
+// The precision of the model's matrix products. In bf16 (or fp16, on CUDA) both operands are
+// multiplied in that type (oneDNN and cuBLAS accumulate in fp32) and the product comes back as
+// fp32, so the weights, the activations between products, the loss and the optimizer state all
+// stay fp32, as autocast keeps them. The precision belongs to a thread: training and decoding set
+// it for their work.
 #pragma once
 #include <torch/torch.h>
 
@@ -9,17 +10,21 @@
 
 namespace nmt {
 
-enum class Precision { fp32, bf16 };
+enum class Precision { fp32, bf16, fp16 };
 
-// "fp32" or "bf16"; throws on anything else.
+// "fp32", "bf16" or "fp16"; throws on anything else.
 Precision precision_from_name(const std::string& name);
 const char* precision_name(Precision precision);
+// The type the operands of a product take: float, bfloat16 or half.
+torch::ScalarType product_type(Precision precision);
 // Whether the CPU multiplies bf16 in hardware (AVX512_BF16 or AMX-BF16); elsewhere LibTorch
 // emulates bf16 products, much more slowly than fp32.
 bool cpu_has_native_bf16();
-// A training.precision or decoding.precision setting: "auto" is bf16 where the CPU multiplies
-// bf16 natively, else fp32.
-Precision resolve_precision(const std::string& setting);
+// A training.precision or decoding.precision setting (`key`, for errors) for products on
+// `device`: "auto" is bf16 on a CPU that multiplies bf16 natively and fp32 elsewhere (on CUDA,
+// name bf16 or fp16); fp16 has too few exponent bits to train without loss scaling and no fast
+// CPU kernels, so it runs on CUDA only and is refused on the CPU.
+Precision resolve_precision(const std::string& setting, const torch::Device& device, const std::string& key);
 
 Precision current_precision();
 
@@ -37,7 +42,7 @@ class PrecisionScope {
 
 // The products in the current precision; autograd flows through them.
 namespace precise {
-// `t` as an operand of a product: its bf16 copy in bf16, `t` itself in fp32. Products accept
+// `t` as an operand of a product: its bf16 (fp16) copy in bf16 (fp16), `t` itself in fp32. Products accept
 // converted operands, so a weight used in many products is converted once.
 torch::Tensor operand(const torch::Tensor& t);
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b);

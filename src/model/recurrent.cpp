@@ -1,10 +1,10 @@
 #include "model/recurrent.hpp"
 
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
+#include <optional>
 
 #include "model/dropout.hpp"
+#include "model/precision.hpp"
+#include "runtime/torch_compat.hpp"
 
 namespace nmt {
 
@@ -41,21 +41,31 @@ RecurrentImpl::RecurrentImpl(const RecurrentOptions& options) : options_(options
 }
 
 namespace {
-std::atomic<bool>& fused_switch() {
-  static std::atomic<bool> enabled{[] {
-    const char* value = std::getenv("NMT_FUSED_RNN");
-    return !(value && std::strcmp(value, "0") == 0);
-  }()};
-  return enabled;
+// Off the CPU, nn::GRU/LSTM run cuDNN's kernels, which take the products' precision from
+// autocast; the outputs come back in fp32 as every other product's do.
+class NarrowedOnDevice {
+ public:
+  explicit NarrowedOnDevice(const torch::Tensor& input) {
+    if (!input.device().is_cpu() && current_precision() != Precision::fp32)
+      scope_.emplace(input.device().type(), product_type(current_precision()));
+  }
+
+ private:
+  std::optional<AutocastScope> scope_;
+};
+
+torch::Tensor as_float(const torch::Tensor& t) { return t.defined() ? t.to(torch::kFloat) : t; }
+RnnState as_float(const RnnState& state) { return {as_float(state.h), as_float(state.c)}; }
+torch::nn::utils::rnn::PackedSequence as_float(const torch::nn::utils::rnn::PackedSequence& packed) {
+  if (packed.data().scalar_type() == torch::kFloat) return packed;
+  return torch::nn::utils::rnn::PackedSequence(packed.data().to(torch::kFloat), packed.batch_sizes(),
+                                               packed.sorted_indices(), packed.unsorted_indices());
 }
 }  // namespace
 
-void set_fused_recurrent_enabled(bool enabled) { fused_switch() = enabled; }
-bool fused_recurrent_enabled() { return fused_switch(); }
-
 bool RecurrentImpl::uses_fused_path(const torch::Tensor& input) const {
   return (lstm_ || gru_) && input.device().is_cpu() && input.scalar_type() == torch::kFloat &&
-         fused_recurrent_enabled();
+         fused_recurrent_enabled() && cpu_fast_paths_enabled();
 }
 
 std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Tensor& rows,
@@ -98,14 +108,15 @@ std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward(const torch::Tensor& 
                                        std::vector<int64_t>(static_cast<size_t>(steps), batch), state);
     return {rows.view({steps, batch, -1}), final};
   }
+  const NarrowedOnDevice narrowed(input);
   if (lstm_) {
     torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hc;
     if (state.defined()) hc = std::make_tuple(state.h, state.c);
     auto [output, final] = lstm_->forward(input, hc);
-    return {output, RnnState{std::get<0>(final), std::get<1>(final)}};
+    return {as_float(output), as_float(RnnState{std::get<0>(final), std::get<1>(final)})};
   }
   auto [output, h] = gru_ ? gru_->forward(input, state.h) : rnn_->forward(input, state.h);
-  return {output, RnnState{h, {}}};
+  return {as_float(output), as_float(RnnState{h, {}})};
 }
 
 std::tuple<torch::nn::utils::rnn::PackedSequence, RnnState> RecurrentImpl::forward_packed(
@@ -121,15 +132,16 @@ std::tuple<torch::nn::utils::rnn::PackedSequence, RnnState> RecurrentImpl::forwa
     return {torch::nn::utils::rnn::PackedSequence(rows, sizes, sorted, unsorted),
             unsorted.defined() ? final.index_select(1, unsorted) : final};
   }
+  const NarrowedOnDevice narrowed(input.data());
   if (lstm_) {
     torch::optional<std::tuple<torch::Tensor, torch::Tensor>> hc;
     if (state.defined()) hc = std::make_tuple(state.h, state.c);
     auto [output, final] = lstm_->forward_with_packed_input(input, hc);
-    return {output, RnnState{std::get<0>(final), std::get<1>(final)}};
+    return {as_float(output), as_float(RnnState{std::get<0>(final), std::get<1>(final)})};
   }
   auto [output, h] = gru_ ? gru_->forward_with_packed_input(input, state.h)
                           : rnn_->forward_with_packed_input(input, state.h);
-  return {output, RnnState{h, {}}};
+  return {as_float(output), as_float(RnnState{h, {}})};
 }
 
 }  // namespace nmt

@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "model/cpu_fast_paths.hpp"
 #include "model/fused_recurrent.hpp"
 
 namespace nmt {
@@ -45,10 +46,5 @@ class RecurrentImpl : public torch::nn::Module {
   std::vector<RecurrentLayerWeights> layer_weights_;
 };
 TORCH_MODULE(Recurrent);
-
-// The fused path (model/fused_recurrent.hpp) is on by default for LSTMs and GRUs on the CPU, packed or not;
-// NMT_FUSED_RNN=0 in the environment, or this switch (tests, benchmarks), turns it off.
-void set_fused_recurrent_enabled(bool enabled);
-bool fused_recurrent_enabled();
 
 }  // namespace nmt

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include "data/special_tokens.hpp"
+#include "model/cpu_fast_paths.hpp"
 #include "scoring/cross_entropy_kernels.hpp"
 
 namespace nmt {
@@ -91,7 +92,7 @@ class CpuCrossEntropySum : public torch::autograd::Function<CpuCrossEntropySum> 
 }  // namespace
 
 torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
-  if (logits.device().is_cpu() && logits.scalar_type() == torch::kFloat)
+  if (logits.device().is_cpu() && logits.scalar_type() == torch::kFloat && cpu_fast_paths_enabled())
     return CpuCrossEntropySum::apply(logits, targets, label_smoothing);
   return CrossEntropySum::apply(logits, targets, label_smoothing);
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "model/cpu_fast_paths.hpp"
 #include "runtime/torch_compat.hpp"
 #include "runtime/vector_clones.hpp"
 
@@ -34,7 +35,8 @@ NMT_VECTOR_CLONES void adam_update(
 }
 
 bool fusable(const torch::Tensor& p) {
-  return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous() && p.grad().is_contiguous();
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous() && p.grad().is_contiguous() &&
+         cpu_fast_paths_enabled();
 }
 }  // namespace
 

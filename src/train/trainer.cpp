@@ -17,6 +17,7 @@
 #include "runtime/torch_compat.hpp"
 #include "train/gradient_sync.hpp"
 #include "train/log_file_mirror.hpp"
+#include "train/loss_scaler.hpp"
 #include "train/optimizer.hpp"
 #include "train/parameter_average.hpp"
 #include "train/progress.hpp"
@@ -86,6 +87,7 @@ class Trainer {
   std::optional<InitModel> init_;  // training.init_from
   std::optional<LogFileMirror> log_mirror_;
   const Precision precision_;  // of the matrix products: training.precision
+  LossScaler scaler_;
   LrSchedule schedule_;
   Progress progress_;
   double lr_ = 0;
@@ -100,7 +102,8 @@ Trainer::Trainer(const Config& config, const TrainOptions& options)
       run_dir_(config_, options.resume, options.overwrite),
       device_(pick_device(config.training.device)),
       world_(world_from_environment()),
-      precision_(resolve_precision(config.training.precision)),
+      precision_(resolve_precision(config.training.precision, device_, "training.precision")),
+      scaler_(config.training, precision_, device_),
       schedule_(config.training),
       lr_(config.training.lr) {}
 
@@ -113,6 +116,7 @@ nlohmann::json Trainer::meta() const {
   meta["threads"] = torch::get_num_threads();
   meta["world_size"] = world_.size;
   if (average_) meta["average_updates"] = average_->updates();
+  if (scaler_.enabled()) meta["loss_scale"] = scaler_.state();
   return meta;
 }
 
@@ -133,6 +137,7 @@ void Trainer::restore(const std::string& path) {
     progress_ = read_progress(meta);
     schedule_.restore(meta.at("schedule"));
     lr_ = meta.at("lr");
+    scaler_.restore(meta.value("loss_scale", nlohmann::json()));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error("cannot resume from checkpoint '" + path + "': its training state is incomplete (" +
                              e.what() + ")");
@@ -203,7 +208,8 @@ void Trainer::train_step(const StepPlan& plan, const StepAgreement& agreed) {
     torch::manual_seed(splitmix64(splitmix64(static_cast<uint64_t>(config_.training.seed) ^
                                              static_cast<uint64_t>(progress_.step)) + static_cast<uint64_t>(world_.rank)));
   const double teacher_forcing = teacher_forcing_at(progress_.step);
-  const double divisor = static_cast<double>(std::max<int64_t>(1, batch_tokens));
+  // Dividing by tokens / scale multiplies the loss by the scale: exact, the scale being a power of two.
+  const double divisor = static_cast<double>(std::max<int64_t>(1, batch_tokens)) / scaler_.factor();
   torch::Tensor loss_sum;
   for (size_t i = 0; i < plan.pieces.size(); ++i) {
     const BatchLoss loss = task_->loss(plan.pieces[i], teacher_forcing);
@@ -219,11 +225,17 @@ void Trainer::train_step(const StepPlan& plan, const StepAgreement& agreed) {
     sum_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   }
   log_.add_waits(agreed.wait_seconds, sum_seconds);
-  if (config_.training.clip_norm > 0) clip_gradient_norm(*optimizer_, model.parameters(), config_.training.clip_norm);
   lr_ = schedule_.lr_at(progress_.step + 1, agreed.seconds);
-  set_learning_rate(*optimizer_, lr_);
-  optimizer_->step();
-  if (average_) average_->update();
+  // The ranks' gradients are summed before the check, so every rank skips the same steps.
+  if (scaler_.unscale(model.parameters())) {
+    if (config_.training.clip_norm > 0) clip_gradient_norm(*optimizer_, model.parameters(), config_.training.clip_norm);
+    set_learning_rate(*optimizer_, lr_);
+    optimizer_->step();
+    if (average_) average_->update();
+  } else {
+    spdlog::debug("step {}: gradients overflowed at loss scale {}; step skipped", progress_.step + 1, scaler_.factor());
+  }
+  scaler_.update();
   log_.add_step(loss_sum, batch_tokens);
   ++progress_.step;
 }
@@ -320,8 +332,9 @@ void Trainer::set_up() {
                                                     config_.distributed.bucket_mb);
   }
   if (group_->is_root()) run_dir_.open_metrics();
-  spdlog::info("model: {} parameters, {}, device {}, matrix products in {}", count_parameters(task_->module()),
-               task_->describe(), device_.str(), precision_name(precision_));
+  spdlog::info("model: {} parameters, {}, device {}, matrix products in {}{}", count_parameters(task_->module()),
+               task_->describe(), device_.str(), precision_name(precision_),
+               scaler_.enabled() ? fmt::format(", dynamic loss scaling at {}", scaler_.factor()) : "");
   if (precision_ == Precision::bf16 && device_.is_cpu() && !cpu_has_native_bf16())
     spdlog::warn("training.precision bf16: this CPU has no native bf16 products (AVX512_BF16 or AMX), so they are "
                  "emulated and slower than fp32");
