@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Two nmt binaries side by side in one run: bench-gru and bench-lstm training tokens/s of each, in
-alternating rounds, at 2 threads, in each precision. For checking that a change (another LibTorch
-line, a refactoring) made nothing slower: `bench/builds_bench.py --a OLD/nmt --b build/nmt`.
+rounds (each binary first in every other round), on all cores, in each precision. For checking
+that a change (another LibTorch line, a refactoring) made nothing slower:
+`bench/builds_bench.py --a OLD/nmt --b build/nmt`.
 Prints one JSON line per measurement and a table of medians with the ratio b / a.
 """
 import argparse
@@ -24,10 +25,11 @@ def main():
     a = p.parse_args()
     threads = str(os.cpu_count())
     runs = {}
-    for _ in range(a.rounds):
+    for round_number in range(a.rounds):
+        order = (("a", a.a), ("b", a.b)) if round_number % 2 == 0 else (("b", a.b), ("a", a.a))
         for cell in a.cells.split(","):
             for precision in a.precisions.split(","):
-                for name, binary in (("a", a.a), ("b", a.b)):
+                for name, binary in order:  # each binary goes first in every other round
                     result = nmt_train(os.path.abspath(binary), cell, a.steps, a.warmup,
                                        ["--threads", threads, "--set", f"training.precision={precision}"])
                     result.update(binary=binary, precision=precision)
