@@ -54,6 +54,7 @@ TEST(GenericPaths, TrainingMatchesTheCpuKernelsForGruAndLstm) {
     ASSERT_EQ(generic_losses.size(), 10u);
     for (const auto& [step, loss] : fast_losses)
       EXPECT_NEAR(generic_losses.at(step), loss, 1e-4 * loss) << "step " << step;
+    EXPECT_NE(generic_losses, fast_losses) << "the same bits: the switch did not take the generic ops";
     EXPECT_LT(fast_losses.at(10), fast_losses.at(1)) << "it learns";
   }
 }

@@ -77,6 +77,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   signals.start(server);
   std::thread http([&server] { server.listen(); });
   std::vector<TrainedModel> models;
+  Precision precision = Precision::fp32;
   try {
     const torch::Device device(options.device);
     models = load_models(options.models, device, globals.overrides);
@@ -84,7 +85,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
     // Checks the ensemble once; the model thread alone uses it.
     auto translator = std::make_shared<Translator>(weighted_models(models, options.models), defaults, serve.max_batch,
                                                    false, device);
-    const Precision precision = decoding_precision(models, device);
+    precision = decoding_precision(models, device);
     server.start_translating([translator, defaults, precision](const std::vector<std::string>& lines,
                                                                const DecodeOptions& decode) {
       const PrecisionScope scope(precision);  // on the model thread
@@ -101,7 +102,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   }
   spdlog::info("ready: {} model{}, beam {}, batches of up to {} sentences within {} ms, matrix products in {}",
                models.size(), models.size() > 1 ? "s" : "", models.front().config.decoding.beam_size, serve.max_batch,
-               serve.max_wait_ms, precision_name(decoding_precision(models, torch::Device(options.device))));
+               serve.max_wait_ms, precision_name(precision));
   http.join();
   server.drain();
   spdlog::info("stopped");

@@ -1,5 +1,7 @@
 #include "train/loss_scaler.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 #include "runtime/torch_compat.hpp"
@@ -33,7 +35,10 @@ bool LossScaler::unscale(const std::vector<torch::Tensor>& parameters) {
   found_inf_.zero_();
   at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, scale_.reciprocal());
   const bool finite = found_inf_.item<float>() == 0.0f;
-  if (!finite) ++skipped_;
+  if (!finite) {
+    ++skipped_;
+    spdlog::debug("gradients overflowed at loss scale {}: the step is skipped", factor_);
+  }
   return finite;
 }
 

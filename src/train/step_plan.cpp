@@ -4,6 +4,19 @@
 
 namespace nmt {
 
+namespace {
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+uint64_t rank_step_seed(int64_t seed, int64_t step, int rank) {
+  return splitmix64(splitmix64(static_cast<uint64_t>(seed) ^ static_cast<uint64_t>(step)) + static_cast<uint64_t>(rank));
+}
+
 StepPlan plan_step(TrainingTask& task, int64_t position, int rank, int ranks, int64_t accumulate) {
   const std::vector<int64_t> costs = task.example_costs(position);
   const auto [begin, end] = shard_range(costs, rank, ranks);

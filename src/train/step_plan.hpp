@@ -17,4 +17,8 @@ struct StepPlan {
 // Batch `position` of the task's current epoch, for `rank` of `ranks`.
 StepPlan plan_step(TrainingTask& task, int64_t position, int rank, int ranks, int64_t accumulate);
 
+// The random seed of `rank`'s dropout at `step`: it depends on nothing else, so a resume with the
+// same world size needs no random state, and the ranks drop differently.
+uint64_t rank_step_seed(int64_t seed, int64_t step, int rank);
+
 }  // namespace nmt

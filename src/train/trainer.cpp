@@ -39,13 +39,6 @@ torch::Device pick_device(const std::string& requested) {
   return (requested != "cpu" && torch::cuda::is_available()) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // The loop: steps, validation and checkpoints at their intervals, signals and budgets. The run
 // directory, the ranks' agreements, step plans, validation and the log are rooms of their own.
 class Trainer {
@@ -202,11 +195,7 @@ void Trainer::train_step(const StepPlan& plan, const StepAgreement& agreed) {
   const int64_t batch_tokens = agreed.tokens;
   auto& model = task_->module();
   for (auto& parameter : model.parameters()) parameter.mutable_grad() = torch::Tensor();  // freed, not zero-filled
-  // Dropout differs between ranks and depends on nothing but (seed, step, rank): a resume with
-  // the same world size needs no random state.
-  if (world_.distributed())
-    torch::manual_seed(splitmix64(splitmix64(static_cast<uint64_t>(config_.training.seed) ^
-                                             static_cast<uint64_t>(progress_.step)) + static_cast<uint64_t>(world_.rank)));
+  if (world_.distributed()) torch::manual_seed(rank_step_seed(config_.training.seed, progress_.step, world_.rank));
   const double teacher_forcing = teacher_forcing_at(progress_.step);
   // Dividing by tokens / scale multiplies the loss by the scale: exact, the scale being a power of two.
   const double divisor = static_cast<double>(std::max<int64_t>(1, batch_tokens)) / scaler_.factor();
@@ -232,8 +221,6 @@ void Trainer::train_step(const StepPlan& plan, const StepAgreement& agreed) {
     set_learning_rate(*optimizer_, lr_);
     optimizer_->step();
     if (average_) average_->update();
-  } else {
-    spdlog::debug("step {}: gradients overflowed at loss scale {}; step skipped", progress_.step + 1, scaler_.factor());
   }
   scaler_.update();
   log_.add_step(loss_sum, batch_tokens);
