@@ -130,6 +130,8 @@ def main():
     parser.add_argument("--queue-limit", type=int, default=64)
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
+    parser.add_argument("--set", action="append", default=[],
+                        help="KEY=VALUE for translate and serve alike (e.g. decoding.precision=int8)")
     args = parser.parse_args()
     results = []
 
@@ -142,7 +144,8 @@ def main():
     sentences_file = os.path.join(work, "sentences.txt")
     with open(sentences_file, "w") as f:
         f.write("\n".join(sentences) + "\n")
-    expected, file_seconds = translate_seconds(args.model, sentences_file, args.server_core)
+    sets = [x for s in args.set for x in ("--set", s)]
+    expected, file_seconds = translate_seconds(args.model, sentences_file, args.server_core, sets)
     report({"what": "nmt translate, the file", "sentences": len(sentences), "seconds": file_seconds,
             "sentences_per_s": len(sentences) / file_seconds})
     # One sentence of median length, alone, five times.
@@ -150,14 +153,14 @@ def main():
     one_file = os.path.join(work, "one.txt")
     with open(one_file, "w") as f:
         f.write(sentences[lengths[len(lengths) // 2]] + "\n")
-    alone = statistics.median(translate_seconds(args.model, one_file, args.server_core)[1] for _ in range(5))
+    alone = statistics.median(translate_seconds(args.model, one_file, args.server_core, sets)[1] for _ in range(5))
     report({"what": "nmt translate, one median sentence alone", "ms": alone * 1000})
 
     # The ladder's server queues as many requests as the largest rung has connections, so every
     # rung measures answers; the overload's queues --queue-limit, fewer than its connections.
     rungs = [int(c) for c in args.ladder.split(",")]
     for queue_limit, measure in ((max(rungs + [args.clients]), measure_ladder), (args.queue_limit, measure_overload)):
-        server = Server(args.model, args.server_core, ["serve.queue_limit=%d" % queue_limit])
+        server = Server(args.model, args.server_core, ["serve.queue_limit=%d" % queue_limit] + args.set)
         try:
             measure(server, args, sentences, sentences_file, expected, file_seconds, report)
         except BaseException:

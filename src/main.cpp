@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   nmt::setup_evaluate(app, globals);
   nmt::setup_generate(app, globals);
   nmt::setup_serve(app, globals);
+  nmt::setup_shortlist(app, globals);
   nmt::setup_average(app, globals);
   nmt::setup_report(app, globals);
   nmt::setup_info(app, globals);

@@ -9,6 +9,7 @@
 #include "model/seq2seq.hpp"
 #include "search/decode_corpus.hpp"
 #include "search/search.hpp"
+#include "random_seq2seq.hpp"
 #include "test_util.hpp"
 #include "tiny_training.hpp"
 
@@ -17,20 +18,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using test::options_with_beam;
+
 constexpr int64_t kVocab = 30;
 
 Seq2Seq random_model(const std::string& cell, const std::string& attention, uint64_t seed) {
-  torch::manual_seed(seed);
-  ModelConfig config = parse_config("", "t").model;
-  config.cell = cell;
-  config.attention = attention;
-  config.emb_size = 16;
-  config.enc_hidden = 16;
-  config.dec_hidden = attention == "dot" ? 32 : 24;
-  config.dropout = 0;
-  Seq2Seq model(config, kVocab, kVocab);
-  model->eval();
-  return model;
+  return test::random_seq2seq(cell, attention, seed, kVocab);
 }
 
 Sequences sentences() {
@@ -58,14 +51,6 @@ Sequences other_encoding(const Sequences& src) {
   return other;
 }
 
-SearchOptions options_with_beam(int64_t beam) {
-  SearchOptions options;
-  options.beam_size = beam;
-  options.nbest = beam;
-  options.max_len_b = 12;
-  options.length_penalty = 1.0;
-  return options;
-}
 
 void expect_same_hypotheses(const std::vector<std::vector<Hypothesis>>& a, const std::vector<std::vector<Hypothesis>>& b,
                             double score_tolerance, const std::string& what) {

@@ -1,10 +1,13 @@
 #include "bundle/trained_model.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
 #include "bundle/checkpoint.hpp"
 #include "bundle/model_dir.hpp"
 #include "data/data_dir.hpp"
+#include "model/precision.hpp"
 
 namespace nmt {
 
@@ -52,6 +55,40 @@ TrainedModel load_trained_model(const std::string& dir, const std::string& check
   loaded.module().to(device);
   loaded.module().eval();
   return loaded;
+}
+
+void prepare_decoding(TrainedModel& model) {
+  const DecodingConfig& decoding = model.config.decoding;
+  const std::string& dir = model.dir;
+  if ((decoding.precision == "int8" || decoding.shortlist) && !model.is_translation_model())
+    throw std::runtime_error("'" + dir + "' is a language model: decoding.precision int8 and decoding.shortlist are "
+                             "for translation models");
+  if (decoding.precision == "int8") {
+    const auto parameters = model.module().parameters();
+    if (!parameters.empty()) resolve_precision(decoding.precision, parameters.front().device(), "decoding.precision");
+    try {
+      model.int8 = std::make_shared<const Int8Weights>(model.translation_model()->int8_weights());
+    } catch (const std::exception& error) {
+      throw std::runtime_error("'" + dir + "' cannot decode in int8: " + error.what());
+    }
+    spdlog::info("int8: {} matrices, {:.2f} MB, on LibTorch's {} engine; fp32 parameters {:.2f} MB", model.int8->size(),
+                 static_cast<double>(model.int8->bytes()) / 1e6, model.int8->engine(),
+                 static_cast<double>(count_parameters(model.module()) * 4) / 1e6);
+  }
+  if (decoding.shortlist) {
+    const std::string path = shortlist_path(dir);
+    if (!std::filesystem::exists(path))
+      throw std::runtime_error("'" + dir + "' has no shortlist (" + path + ") for decoding.shortlist / --shortlist; "
+                               "build it with 'nmt shortlist --model " + dir + "'");
+    auto list = Shortlist::load(path, model.vocabs);
+    if (decoding.shortlist_frequent > list.stored_frequent() || decoding.shortlist_per_source > list.stored_per_source())
+      throw std::runtime_error("decoding.shortlist_frequent " + std::to_string(decoding.shortlist_frequent) +
+                               " and decoding.shortlist_per_source " + std::to_string(decoding.shortlist_per_source) +
+                               " ask for more than '" + path + "' keeps (" + std::to_string(list.stored_frequent()) +
+                               " and " + std::to_string(list.stored_per_source()) +
+                               "); rebuild it with larger 'nmt shortlist --frequent/--per-source'");
+    model.shortlist = std::make_shared<const Shortlist>(std::move(list));
+  }
 }
 
 }  // namespace nmt

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "bundle/shortlist.hpp"
 #include "config/config.hpp"
 #include "data/vocab.hpp"
 #include "model/language_model.hpp"
@@ -24,6 +25,9 @@ class TrainedModel {
   std::unique_ptr<Tokenizer> src_tokenizer, tgt_tokenizer;  // a language model's text tokenizer is in both
   std::string dir, checkpoint;
   nlohmann::json meta;
+  // What prepare_decoding() sets up: the int8 matrices and the shortlist; null when not asked for.
+  std::shared_ptr<const Int8Weights> int8;
+  std::shared_ptr<const Shortlist> shortlist;
 
   TrainedModel(Config config, Vocabs vocabs, Network network);
   bool is_translation_model() const { return std::holds_alternative<Seq2Seq>(network_); }
@@ -41,5 +45,9 @@ class TrainedModel {
 // (--set key=value) apply to the directory's config, e.g. decoding.length_penalty.
 TrainedModel load_trained_model(const std::string& dir, const std::string& checkpoint, const torch::Device& device,
                                 const std::vector<std::string>& overrides = {});
+// Sets up what the config's decoding section asks for: decoding.precision int8 quantizes the
+// matrices; decoding.shortlist loads the directory's shortlist. Both need a translation model;
+// errors name the directory and what is missing.
+void prepare_decoding(TrainedModel& model);
 
 }  // namespace nmt

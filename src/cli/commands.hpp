@@ -26,5 +26,6 @@ void setup_average(CLI::App& app, GlobalOptions& globals);
 void setup_report(CLI::App& app, GlobalOptions& globals);
 void setup_generate(CLI::App& app, GlobalOptions& globals);
 void setup_serve(CLI::App& app, GlobalOptions& globals);
+void setup_shortlist(CLI::App& app, GlobalOptions& globals);
 
 }  // namespace nmt

@@ -65,6 +65,7 @@ void run_generate(const GenerateOptions& options, const GlobalOptions& globals) 
   start_command(globals);
   const torch::Device device(options.device);
   TrainedModel model = load_trained_model(options.model, options.checkpoint, device, globals.overrides);
+  prepare_decoding(model);  // refuses what only translation decodes with
   const PrecisionScope precision(resolve_precision(model.config.decoding.precision, device, "decoding.precision"));
   LanguageModel& network = model.language_model();
   torch::InferenceMode inference;

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "distributed/process_group.hpp"
+#include "model/int8_weights.hpp"
 #include "model/precision.hpp"
 #include "runtime/environment.hpp"
 #include "runtime/torch_compat.hpp"
@@ -27,6 +28,19 @@ double gemm_gflops() {
   }
   return 2.0 * n * n * n * runs / seconds / 1e9;
 }
+// LibTorch's quantized engines, and the one int8 decoding takes.
+std::string int8_engine_list() {
+  const auto engines = int8_engines();
+  if (engines.empty()) return "none (int8 decoding is unavailable)";
+  std::string list;
+  for (const auto& engine : engines) list += (list.empty() ? "" : ", ") + engine;
+  try {
+    return list + "; int8 decoding uses " + int8_engine();
+  } catch (const std::exception& error) {
+    return list + "; " + error.what();
+  }
+}
+
 }  // namespace
 
 void setup_info(CLI::App& app, GlobalOptions& globals) {
@@ -44,6 +58,7 @@ void setup_info(CLI::App& app, GlobalOptions& globals) {
               << "\n"
               << "native bf16:    " << (cpu_has_native_bf16() ? "yes (AVX512_BF16 or AMX)" : "no (bf16 is emulated)")
               << "; precision auto picks " << precision_name(resolve_precision("auto", torch::kCPU, "precision")) << "\n"
+              << "int8 engines:   " << int8_engine_list() << "\n"
               << "CUDA:           " << cuda_state() << "\n"
               << "distributed:    "
               << (distributed_backends().empty() ? "not built in (one process only; needs libgloo-dev)"

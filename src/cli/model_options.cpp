@@ -23,9 +23,12 @@ void add_model_options(CLI::App& command, ModelOptions& options, const std::stri
       ->check(CLI::PositiveNumber);
   command.add_option("--checkpoint", options.checkpoint, "a specific checkpoint of the one --model (default: best)");
   command.add_option("--precision", options.precision,
-                     "matrix products in fp32, bf16, fp16 (CUDA only), or auto (bf16 where the CPU has it); default: "
-                     "decoding.precision")
-      ->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
+                     "matrix products in fp32, bf16, fp16 (CUDA only), int8 (CPU: weights quantized per row at load), "
+                     "or auto (bf16 where the CPU has it); default: decoding.precision")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16", "int8", "auto"}));
+  command.add_flag("--shortlist", options.shortlist,
+                   "score only each sentence's shortlist (the model directory's shortlist.json, from 'nmt shortlist'): "
+                   "decoding.shortlist_frequent frequent tokens and decoding.shortlist_per_source per source token");
 }
 
 std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
@@ -39,11 +42,13 @@ std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::
                              std::to_string(options.models.size()) + " models; give one per --model");
   std::vector<std::string> settings = overrides;
   if (!options.precision.empty()) settings.push_back("decoding.precision=" + options.precision);
+  if (options.shortlist) settings.push_back("decoding.shortlist=true");
   std::vector<TrainedModel> models;
   for (const auto& path : options.models) {
     auto [dir, checkpoint] = model_and_checkpoint(path);
     if (checkpoint.empty()) checkpoint = options.checkpoint;
     models.push_back(load_trained_model(dir, checkpoint, device, settings));
+    prepare_decoding(models.back());
   }
   return models;
 }

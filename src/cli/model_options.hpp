@@ -17,13 +17,15 @@ struct ModelOptions {
   std::vector<double> weights;  // empty: equal weights
   std::string checkpoint;       // one model only
   std::string precision;        // of the matrix products; empty: decoding.precision
+  bool shortlist = false;       // sets decoding.shortlist
 };
 
 // A --model: a directory, or a checkpoint file inside one, which names its directory (the nearest
 // folder above it with a config.yaml). Returns the directory and the checkpoint (empty: default).
 std::pair<std::string, std::string> model_and_checkpoint(const std::string& path);
 void add_model_options(CLI::App& command, ModelOptions& options, const std::string& model_help);
-// Loads every --model (decoding settings, --precision and --set overrides apply to each).
+// Loads every --model (decoding settings, --precision, --shortlist and --set overrides apply to
+// each) and prepares each for decoding (int8 matrices, shortlist).
 std::vector<TrainedModel> load_models(const ModelOptions& options, const torch::Device& device,
                                       const std::vector<std::string>& overrides);
 // The precision to decode in: --precision, else the first model's decoding.precision.

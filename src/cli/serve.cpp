@@ -100,9 +100,9 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
     http.join();
     throw;
   }
-  spdlog::info("ready: {} model{}, beam {}, batches of up to {} sentences within {} ms, matrix products in {}",
+  spdlog::info("ready: {} model{}, beam {}, batches of up to {} sentences within {} ms, matrix products in {}{}",
                models.size(), models.size() > 1 ? "s" : "", models.front().config.decoding.beam_size, serve.max_batch,
-               serve.max_wait_ms, precision_name(precision));
+               serve.max_wait_ms, precision_name(precision), models.front().shortlist ? ", shortlist on" : "");
   http.join();
   server.drain();
   spdlog::info("stopped");

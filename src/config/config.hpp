@@ -130,12 +130,19 @@ struct DistributedConfig {
 };
 
 struct DecodingConfig {
-  std::string precision = "fp32";  // fp32 | bf16 | fp16 | auto, as training.precision
+  // fp32 | bf16 | fp16 | auto, as training.precision; or int8 (CPU): the encoder's and decoder's
+  // matrices quantized per row when the model is loaded
+  std::string precision = "fp32";
   int64_t batch_size = 64;
   int64_t beam_size = 1;
   double length_penalty = 0.6;  // GNMT alpha
   double max_len_a = 2.0;
   int64_t max_len_b = 10;
+  // Score only the sentence's shortlist (the model directory's shortlist.json, `nmt shortlist`):
+  // the most frequent target tokens and the best translations of each source token.
+  bool shortlist = false;
+  int64_t shortlist_frequent = 100;
+  int64_t shortlist_per_source = 50;
 };
 
 // `nmt serve`: the HTTP translation server.

@@ -18,6 +18,12 @@ AttentionImpl::AttentionImpl(const std::string& kind, int64_t query_size, int64_
   }
 }
 
+void AttentionImpl::add_int8_matrices(Int8Weights& weights) const {
+  // Queries are decoder states, keys encoder states: both within [-1, 1].
+  if (query_projection_) weights.add(query_projection_->weight, query_projection_->bias, Int8Input::bounded);
+  if (key_projection_) weights.add(key_projection_->weight, {}, Int8Input::bounded);
+}
+
 torch::Tensor AttentionImpl::prepare_keys(const torch::Tensor& memory) {
   return kind_ == "mlp" ? precise::linear(memory, key_projection_->weight) : memory;
 }

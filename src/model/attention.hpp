@@ -2,6 +2,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "model/int8_weights.hpp"
+
 namespace nmt {
 
 class AttentionImpl : public torch::nn::Module {
@@ -13,6 +15,8 @@ class AttentionImpl : public torch::nn::Module {
   // Returns context (B, T, M) and weights (B, T, S).
   std::tuple<torch::Tensor, torch::Tensor> forward(const torch::Tensor& query, const torch::Tensor& memory,
                                                    const torch::Tensor& keys, const torch::Tensor& mask);
+  // The query and key projections, for int8 decoding (the scores multiply activations: they stay fp32).
+  void add_int8_matrices(Int8Weights& weights) const;
 
  private:
   std::string kind_;

@@ -17,14 +17,16 @@ DecoderState DecoderState::select(const torch::Tensor& recurrent_index, const to
   auto pick = [](const torch::Tensor& x, int64_t dim, const torch::Tensor& index) {
     return x.defined() && index.defined() ? x.index_select(dim, index) : x;
   };
+  OutputSubset subset = output;
+  subset.mask = pick(output.mask, 0, source_index);
   return {RnnState{pick(rnn.h, 1, recurrent_index), pick(rnn.c, 1, recurrent_index)},
           pick(input_feed, 0, recurrent_index), pick(memory, 0, source_index), pick(keys, 0, source_index),
-          pick(mask, 0, source_index)};
+          pick(mask, 0, source_index), std::move(subset)};
 }
 
 DecoderState DecoderState::detached() const {
   auto cut = [](const torch::Tensor& x) { return x.defined() ? x.detach() : x; };
-  return {RnnState{cut(rnn.h), cut(rnn.c)}, cut(input_feed), memory, keys, mask};
+  return {RnnState{cut(rnn.h), cut(rnn.c)}, cut(input_feed), memory, keys, mask, output};
 }
 
 DecoderImpl::DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t memory_size) : config_(config) {
@@ -52,7 +54,7 @@ DecoderImpl::DecoderImpl(const ModelConfig& config, int64_t vocab_size, int64_t 
 }
 
 DecoderState DecoderImpl::start(const EncoderOutput& encoded, const RnnState& initial) {
-  DecoderState state{initial, {}, encoded.memory, {}, encoded.mask};
+  DecoderState state{initial, {}, encoded.memory, {}, encoded.mask, {}};
   if (attention_) state.keys = attention_->prepare_keys(encoded.memory);
   if (config_.input_feeding)
     state.input_feed = torch::zeros({encoded.memory.size(0), attentional_size(config_)}, encoded.memory.options());
@@ -61,7 +63,7 @@ DecoderState DecoderImpl::start(const EncoderOutput& encoded, const RnnState& in
 
 DecoderState DecoderImpl::start_unconditional(int64_t batch_size, const torch::Device& device) const {
   const auto zeros = torch::zeros({config_.dec_layers, batch_size, config_.dec_hidden}, torch::TensorOptions().device(device));
-  return {RnnState{zeros, config_.cell == "lstm" ? torch::zeros_like(zeros) : torch::Tensor()}, {}, {}, {}, {}};
+  return {RnnState{zeros, config_.cell == "lstm" ? torch::zeros_like(zeros) : torch::Tensor()}, {}, {}, {}, {}, {}};
 }
 
 torch::Tensor DecoderImpl::embed(const torch::Tensor& tokens) { return philox_dropout(dropout_, embedding_(tokens)); }
@@ -92,15 +94,48 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
   return {hidden, weights};
 }
 
-torch::Tensor DecoderImpl::project(const torch::Tensor& hidden) {
+torch::Tensor DecoderImpl::project(const torch::Tensor& hidden, const OutputSubset& subset) {
   const auto dropped = philox_dropout(dropout_, hidden);
+  if (subset.defined()) {
+    const auto logits = subset.int8 ? subset.int8->linear(dropped) : precise::linear(dropped, subset.weight, subset.bias);
+    return logits + subset.mask.unsqueeze(1);  // hidden (B, T, H): one mask row per sentence row
+  }
   return output_ ? precise::linear(dropped, output_->weight, output_->bias)
                  : precise::linear(dropped, embedding_->weight, output_bias_);
 }
 
 DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previous_tokens) {
   auto [hidden, weights] = attend(state, embed(previous_tokens.unsqueeze(0)));
-  return {project(hidden).squeeze(1), weights.defined() ? weights.squeeze(1) : weights};
+  return {project(hidden, state.output).squeeze(1), weights.defined() ? weights.squeeze(1) : weights};
+}
+
+void DecoderImpl::restrict_output(DecoderState& state, const torch::Tensor& ids, const torch::Tensor& allowed) const {
+  const auto& weight = output_ ? output_->weight : embedding_->weight;
+  const auto& bias = output_ ? output_->bias : output_bias_;
+  OutputSubset subset;
+  subset.ids = ids;
+  subset.weight = weight.index_select(0, ids);
+  subset.bias = bias.index_select(0, ids);
+  // Per-row scales make quantizing the chosen rows the same as choosing quantized rows.
+  if (int8_matrix(weight, bias))
+    subset.int8 = std::make_shared<const Int8Matrix>(subset.weight, subset.bias, current_int8_weights()->engine(),
+                                                     Int8Input::bounded);
+  subset.mask = torch::zeros(allowed.sizes(), subset.weight.options())
+                    .masked_fill_(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  state.output = std::move(subset);
+}
+
+void DecoderImpl::add_int8_matrices(Int8Weights& weights) const {
+  rnn_->add_int8_matrices(weights);
+  // The attentional layer reads states and contexts, the output layer a tanh or a state: all within [-1, 1].
+  if (attention_) {
+    attention_->add_int8_matrices(weights);
+    weights.add(combine_->weight, combine_->bias, Int8Input::bounded);
+  }
+  if (output_)
+    weights.add(output_->weight, output_->bias, Int8Input::bounded);
+  else
+    weights.add(embedding_->weight, output_bias_, Int8Input::bounded);
 }
 
 DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths,

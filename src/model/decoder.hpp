@@ -6,9 +6,19 @@
 #include "config/config.hpp"
 #include "model/attention.hpp"
 #include "model/encoder.hpp"
+#include "model/int8_weights.hpp"
 #include "model/recurrent.hpp"
 
 namespace nmt {
+
+// The output layer cut down to some target tokens (a shortlist): step() then scores only these.
+struct OutputSubset {
+  torch::Tensor ids;                       // (U) int64: the target token of each logit column
+  torch::Tensor weight, bias;              // the output layer's rows for them
+  std::shared_ptr<const Int8Matrix> int8;  // those rows in int8, when decoding in int8
+  torch::Tensor mask;                      // (rows, U): 0 where a row's sentence may produce the token, -inf elsewhere
+  bool defined() const { return ids.defined(); }
+};
 
 struct DecoderState {
   RnnState rnn;
@@ -16,10 +26,11 @@ struct DecoderState {
   torch::Tensor memory;      // (B, S, M)
   torch::Tensor keys;        // attention keys prepared from memory
   torch::Tensor mask;        // (B, S)
+  OutputSubset output;       // undefined: step() scores the whole target vocabulary
   // Keeps (and reorders) the sentences at `index`: beam search and shrinking finished batches.
   DecoderState select(const torch::Tensor& index) const { return select(index, index); }
   // The same with separate indices for the recurrent part (h, c, input feed) and the source
-  // side (memory, keys, mask); an undefined `source_index` keeps the source side as it is,
+  // side (memory, keys, mask, the output subset's mask); an undefined `source_index` keeps the source side as it is,
   // which beam search uses when it only reorders beams within each sentence's block.
   DecoderState select(const torch::Tensor& recurrent_index, const torch::Tensor& source_index) const;
   torch::Device device() const { return rnn.h.defined() ? rnn.h.device() : mask.device(); }
@@ -41,7 +52,14 @@ class DecoderImpl : public torch::nn::Module {
   DecoderState start(const EncoderOutput& encoded, const RnnState& initial);
   // All-zero state without a source, for a language model.
   DecoderState start_unconditional(int64_t batch_size, const torch::Device& device) const;
-  DecoderOutput step(DecoderState& state, const torch::Tensor& previous_tokens);  // (B) int64
+  // (B) int64 -> logits (B, V), or (B, U) over state.output.ids when the output is restricted.
+  DecoderOutput step(DecoderState& state, const torch::Tensor& previous_tokens);
+  // Restricts step()'s output layer in `state` to the target tokens `ids` (U, int64), each row
+  // further to the tokens `allowed` (B, U, bool) marks for it. In int8 decoding the rows taken
+  // from the output layer are quantized as the whole layer is.
+  void restrict_output(DecoderState& state, const torch::Tensor& ids, const torch::Tensor& allowed) const;
+  // Adds the matrices of every product a decoding step runs, for int8 decoding.
+  void add_int8_matrices(Int8Weights& weights) const;
   // Teacher-forced pass over tgt_in (T, B): one recurrent call, or one step per token with input
   // feeding. Without input feeding, `lengths` (B, CPU int64) packs the padded input, so padding
   // costs nothing. Logits are (B, T, V), or (P, V) at `positions` (flat b * T + t) only: the output
@@ -57,7 +75,8 @@ class DecoderImpl : public torch::nn::Module {
   // T is 1 with input feeding.
   std::tuple<torch::Tensor, torch::Tensor> attend(DecoderState& state, torch::Tensor input,
                                                   const torch::Tensor& lengths = {});
-  torch::Tensor project(const torch::Tensor& hidden);  // output-layer logits, with dropout before it
+  // Output-layer logits, with dropout before it; over `subset`'s tokens when it is defined.
+  torch::Tensor project(const torch::Tensor& hidden, const OutputSubset& subset = {});
   ModelConfig config_;
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::Dropout dropout_{nullptr};

@@ -19,6 +19,8 @@ class EncoderImpl : public torch::nn::Module {
   // src: (S, B) int64, lengths: CPU int64 (B), sorted descending.
   EncoderOutput forward(const torch::Tensor& src, const torch::Tensor& lengths);
   int64_t output_size() const { return output_size_; }
+  // The recurrent layers' matrices, for int8 decoding.
+  void add_int8_matrices(Int8Weights& weights) const { rnn_->add_int8_matrices(weights); }
   // Reads source tokens through `embedding`, owned elsewhere (the decoder's, for three-way tying),
   // in place of its own, which it drops. Tied rows start at the small scale of an output layer,
   // so the encoder multiplies them by sqrt(emb_size): its input then starts at the unit scale of

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "model/int8_weights.hpp"
 #include "model/precision.hpp"
 #include "model/recurrent_kernels.hpp"
 
@@ -25,16 +26,19 @@ ForwardResult gru_forward(const Tensor& x, const StepSchedule& schedule, const T
   const int64_t hidden = h0.size(1);
   ForwardResult r;
   // Input projection for every row in one GEMM; the recurrent projection is one GEMM per step.
-  r.gates = precise::addmm(w.b_ih, x, w.w_ih.t());
+  const Int8Matrix* int8_ih = int8_matrix(w.w_ih, w.b_ih);
+  const Int8Matrix* int8_hh = int8_matrix(w.w_hh, w.b_hh);
+  r.gates = int8_ih ? int8_ih->linear(x) : precise::addmm(w.b_ih, x, w.w_ih.t());
   r.outputs = torch::empty({x.size(0), hidden}, x.options());
   r.hidden_new = torch::empty_like(r.outputs);
   r.h_prev = torch::empty_like(r.outputs);
   r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
-  const Tensor w_hh_t = precise::operand(w.w_hh).t();  // converted once for all steps
+  const Tensor w_hh_t = int8_hh ? Tensor() : precise::operand(w.w_hh).t();  // converted once for all steps
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *h_prev = r.h_prev.data_ptr<float>(),
         *hidden_new = r.hidden_new.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
   for (const PackedStep& step : packed_steps(schedule)) {
-    const Tensor recurrent = precise::addmm(w.b_hh, r.h.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H)
+    const Tensor rows = r.h.narrow(0, 0, step.rows);
+    const Tensor recurrent = int8_hh ? int8_hh->linear(rows) : precise::addmm(w.b_hh, rows, w_hh_t);  // (rows, 3H)
     const float* recurrent_data = recurrent.data_ptr<float>();
     const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
     at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "model/int8_weights.hpp"
 #include "model/precision.hpp"
 #include "model/recurrent_kernels.hpp"
 
@@ -25,8 +26,11 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
                            const RecurrentLayerWeights& w) {
   const int64_t hidden = h0.size(1);
   ForwardResult r;
-  // Input projection (with both biases) for every row in one GEMM; the recurrent part is added in place.
-  r.gates = precise::addmm(w.b_ih + w.b_hh, x, w.w_ih.t());
+  // Input projection (with both biases) for every row in one GEMM; the recurrent part is added in
+  // place. Decoding in int8 packs each bias with its matrix.
+  const Int8Matrix* int8_ih = int8_matrix(w.w_ih, w.b_ih);
+  const Int8Matrix* int8_hh = int8_matrix(w.w_hh, w.b_hh);
+  r.gates = int8_ih ? int8_ih->linear(x) : precise::addmm(w.b_ih + w.b_hh, x, w.w_ih.t());
   r.outputs = torch::empty({x.size(0), hidden}, x.options());
   r.cells = torch::empty_like(r.outputs);
   r.tanh_c = torch::empty_like(r.outputs);
@@ -34,13 +38,16 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   r.c_prev = torch::empty_like(r.outputs);
   r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
   r.c = c0.clone(torch::MemoryFormat::Contiguous);
-  const Tensor w_hh_t = precise::operand(w.w_hh).t();  // converted once for all steps
+  const Tensor w_hh_t = int8_hh ? Tensor() : precise::operand(w.w_hh).t();  // converted once for all steps
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *c = r.c.data_ptr<float>(),
         *h_prev = r.h_prev.data_ptr<float>(), *c_prev = r.c_prev.data_ptr<float>(), *cells = r.cells.data_ptr<float>(),
         *tanh_c = r.tanh_c.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
   for (const PackedStep& step : packed_steps(schedule)) {
     Tensor step_gates = r.gates.narrow(0, step.offset, step.rows);
-    precise::add_mm_(step_gates, r.h.narrow(0, 0, step.rows), w_hh_t);
+    if (int8_hh)
+      step_gates.add_(int8_hh->linear(r.h.narrow(0, 0, step.rows)));
+    else
+      precise::add_mm_(step_gates, r.h.narrow(0, 0, step.rows), w_hh_t);
     const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
     at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
       lstm_step_forward(first, last, hidden, gates + gate, h, c, h_prev + state, c_prev + state, cells + state,

@@ -4,13 +4,15 @@
 
 #include <stdexcept>
 
+#include "model/int8_weights.hpp"
+
 namespace nmt {
 namespace {
 
 thread_local Precision this_thread_precision = Precision::fp32;
 
-// Whether products run in a type narrower than fp32.
-bool narrowed() { return this_thread_precision != Precision::fp32; }
+// Whether products run in a floating-point type narrower than fp32.
+bool narrowed() { return this_thread_precision == Precision::bf16 || this_thread_precision == Precision::fp16; }
 
 torch::Tensor as_float(const torch::Tensor& product) { return product.to(torch::kFloat); }
 
@@ -20,7 +22,8 @@ Precision precision_from_name(const std::string& name) {
   if (name == "fp32") return Precision::fp32;
   if (name == "bf16") return Precision::bf16;
   if (name == "fp16") return Precision::fp16;
-  throw std::invalid_argument("unknown precision '" + name + "' (fp32 | bf16 | fp16)");
+  if (name == "int8") return Precision::int8;
+  throw std::invalid_argument("unknown precision '" + name + "' (fp32 | bf16 | fp16 | int8)");
 }
 
 bool cpu_has_native_bf16() {
@@ -33,6 +36,16 @@ bool cpu_has_native_bf16() {
   return avx512_bf16 || amx_bf16;
 }
 
+bool cpu_has_vnni() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const bool avx512_vnni = ecx & (1u << 11);
+  const unsigned max_subleaf = eax;
+  bool avx_vnni = false;
+  if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) avx_vnni = eax & (1u << 4);
+  return avx512_vnni || avx_vnni;
+}
+
 Precision resolve_precision(const std::string& setting, const torch::Device& device, const std::string& key) {
   if (setting == "auto") return device.is_cpu() && cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32;
   const Precision precision = precision_from_name(setting);
@@ -40,6 +53,9 @@ Precision resolve_precision(const std::string& setting, const torch::Device& dev
     throw std::invalid_argument(key + " fp16 runs on CUDA only: on the CPU it has no fast kernels and would need loss "
                                 "scaling; use bf16 (" + std::string(cpu_has_native_bf16() ? "native on this CPU" :
                                 "emulated on this CPU, slower than fp32") + ") or fp32");
+  if (precision == Precision::int8 && !device.is_cpu())
+    throw std::invalid_argument(key + " int8 runs on the CPU only (LibTorch's quantized kernels); on " +
+                                device.str() + " use bf16 or fp16");
   return precision;
 }
 
@@ -47,6 +63,7 @@ const char* precision_name(Precision precision) {
   switch (precision) {
     case Precision::bf16: return "bf16";
     case Precision::fp16: return "fp16";
+    case Precision::int8: return "int8";
     default: return "fp32";
   }
 }
@@ -105,6 +122,7 @@ void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tens
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (const Int8Matrix* int8 = int8_matrix(weight, bias)) return int8->linear(x);
   if (!narrowed()) return torch::nn::functional::linear(x, weight, bias);
   const auto product = torch::nn::functional::linear(operand(x), operand(weight));
   return bias.defined() ? torch::add(bias, product) : as_float(product);

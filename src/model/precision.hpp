@@ -1,8 +1,9 @@
 // The precision of the model's matrix products. In bf16 (or fp16, on CUDA) both operands are
 // multiplied in that type (oneDNN and cuBLAS accumulate in fp32) and the product comes back as
 // fp32, so the weights, the activations between products, the loss and the optimizer state all
-// stay fp32, as autocast keeps them. The precision belongs to a thread: training and decoding set
-// it for their work.
+// stay fp32, as autocast keeps them. int8 is for decoding on the CPU: products with a weight of the
+// thread's Int8Scope (model/int8_weights.hpp) multiply in int8, the others in fp32. The precision
+// belongs to a thread: training and decoding set it for their work.
 #pragma once
 #include <torch/torch.h>
 
@@ -10,20 +11,24 @@
 
 namespace nmt {
 
-enum class Precision { fp32, bf16, fp16 };
+enum class Precision { fp32, bf16, fp16, int8 };
 
-// "fp32", "bf16" or "fp16"; throws on anything else.
+// "fp32", "bf16", "fp16" or "int8"; throws on anything else.
 Precision precision_from_name(const std::string& name);
 const char* precision_name(Precision precision);
-// The type the operands of a product take: float, bfloat16 or half.
+// The type the operands of a product take: float, bfloat16 or half (float for int8's activations).
 torch::ScalarType product_type(Precision precision);
 // Whether the CPU multiplies bf16 in hardware (AVX512_BF16 or AMX-BF16); elsewhere LibTorch
 // emulates bf16 products, much more slowly than fp32.
 bool cpu_has_native_bf16();
+// Whether the CPU has VNNI (AVX512_VNNI or AVX-VNNI): int8 dot products summed in 32 bits; without
+// it, fbgemm's AVX2 kernels sum pairs in 16 bits, which saturate unless activations keep 7 bits.
+bool cpu_has_vnni();
 // A training.precision or decoding.precision setting (`key`, for errors) for products on
 // `device`: "auto" is bf16 on a CPU that multiplies bf16 natively and fp32 elsewhere (on CUDA,
 // name bf16 or fp16); fp16 has too few exponent bits to train without loss scaling and no fast
-// CPU kernels, so it runs on CUDA only and is refused on the CPU.
+// CPU kernels, so it runs on CUDA only and is refused on the CPU; int8 (decoding only) runs on the
+// CPU only.
 Precision resolve_precision(const std::string& setting, const torch::Device& device, const std::string& key);
 
 Precision current_precision();
@@ -55,7 +60,8 @@ void add_mm_(torch::Tensor& self, const torch::Tensor& a, const torch::Tensor& b
 void mm_out(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b);
 // out = input + a @ b (fp32 out and input)
 void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tensor& a, const torch::Tensor& b);
-// torch::nn::functional::linear: x @ weight^T + bias (bias may be undefined)
+// torch::nn::functional::linear: x @ weight^T + bias (bias may be undefined); in int8 where the
+// thread's Int8Scope holds `weight`.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
 }  // namespace precise
 

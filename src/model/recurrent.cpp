@@ -101,6 +101,21 @@ std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward_fused(const torch::Te
   return {layer_input, RnnState{torch::stack(final_h), lstm_ ? torch::stack(final_c) : torch::Tensor()}};
 }
 
+void RecurrentImpl::add_int8_matrices(Int8Weights& weights) const {
+  if (!lstm_ && !gru_)
+    throw std::invalid_argument("int8 decoding covers GRU and LSTM layers, not the plain '" + options_.cell + "' cell");
+  if (!fused_recurrent_enabled() || !cpu_fast_paths_enabled())
+    throw std::invalid_argument("int8 decoding runs nmt's fused recurrent layers, which NMT_FUSED_RNN=0 or "
+                                "NMT_CPU_FAST_PATHS=0 turned off");
+  // States and the layers above the first read tanh-bounded values; the first layer reads its caller's.
+  const auto directions = static_cast<size_t>(options_.bidirectional ? 2 : 1);
+  for (size_t index = 0; index < layer_weights_.size(); ++index) {
+    const auto& layer = layer_weights_[index];
+    weights.add(layer.w_ih, layer.b_ih, index < directions ? Int8Input::any : Int8Input::bounded);
+    weights.add(layer.w_hh, layer.b_hh, Int8Input::bounded);
+  }
+}
+
 std::tuple<torch::Tensor, RnnState> RecurrentImpl::forward(const torch::Tensor& input, const RnnState& state) {
   if (uses_fused_path(input)) {
     const int64_t steps = input.size(0), batch = input.size(1);

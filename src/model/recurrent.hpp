@@ -4,6 +4,7 @@
 
 #include "model/cpu_fast_paths.hpp"
 #include "model/fused_recurrent.hpp"
+#include "model/int8_weights.hpp"
 
 namespace nmt {
 
@@ -31,6 +32,9 @@ class RecurrentImpl : public torch::nn::Module {
   std::tuple<torch::nn::utils::rnn::PackedSequence, RnnState> forward_packed(
       const torch::nn::utils::rnn::PackedSequence& input, const RnnState& state = {});
   const RecurrentOptions& options() const { return options_; }
+  // Adds every layer's matrices for int8 decoding, which runs the fused layers: throws for the plain
+  // RNN cell and when the fused layers are switched off.
+  void add_int8_matrices(Int8Weights& weights) const;
 
  private:
   bool uses_fused_path(const torch::Tensor& input) const;

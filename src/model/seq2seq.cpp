@@ -47,6 +47,13 @@ torch::Tensor Seq2SeqImpl::forward_targets(const Batch& batch, double teacher_fo
   return decoder_->forward(state, batch.tgt_in, {}, batch.target_positions).logits;
 }
 
+Int8Weights Seq2SeqImpl::int8_weights() const {
+  Int8Weights weights;
+  encoder_->add_int8_matrices(weights);
+  decoder_->add_int8_matrices(weights);
+  return weights;
+}
+
 int64_t count_parameters(torch::nn::Module& module) {
   int64_t total = 0;
   for (const auto& parameter : module.parameters()) total += parameter.numel();

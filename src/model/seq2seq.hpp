@@ -23,6 +23,9 @@ class Seq2SeqImpl : public torch::nn::Module {
   // layer skips padding.
   torch::Tensor forward_targets(const Batch& batch, double teacher_forcing = 1.0);
   Decoder decoder() const { return decoder_; }
+  // The matrices of the encoder's and the decoder's products, quantized for int8 decoding (the
+  // bridge runs once a sentence and stays fp32).
+  Int8Weights int8_weights() const;
   const ModelConfig& config() const { return config_; }
 
  private:

@@ -4,10 +4,33 @@
 #include <unordered_map>
 
 namespace nmt {
+namespace {
+
+// The union of the shortlists of `sentences` (U, sorted) and which of its tokens each may produce (B, U).
+std::pair<torch::Tensor, torch::Tensor> batch_shortlist(const std::vector<std::vector<int64_t>>& shortlists,
+                                                        const std::vector<int64_t>& sentences,
+                                                        const torch::Device& device) {
+  std::vector<int64_t> ids;
+  for (const int64_t sentence : sentences) {
+    const auto& list = shortlists.at(static_cast<size_t>(sentence));
+    ids.insert(ids.end(), list.begin(), list.end());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  auto allowed = torch::zeros({static_cast<int64_t>(sentences.size()), static_cast<int64_t>(ids.size())}, torch::kBool);
+  auto rows = allowed.accessor<bool, 2>();
+  for (size_t row = 0; row < sentences.size(); ++row)
+    for (const int64_t id : shortlists[static_cast<size_t>(sentences[row])])
+      rows[static_cast<int64_t>(row)][std::lower_bound(ids.begin(), ids.end(), id) - ids.begin()] = true;
+  return {torch::tensor(ids, torch::kInt64).to(device), allowed.to(device)};
+}
+
+}  // namespace
 
 std::vector<std::vector<Hypothesis>> decode_sequences(std::vector<DecodingMember> members,
                                                       const SearchOptions& options, int64_t batch_size,
-                                                      const torch::Device& device) {
+                                                      const torch::Device& device,
+                                                      const std::vector<std::vector<int64_t>>* shortlists) {
   torch::InferenceMode inference;
   std::vector<bool> was_training;
   for (auto& member : members) {
@@ -28,12 +51,14 @@ std::vector<std::vector<Hypothesis>> decode_sequences(std::vector<DecodingMember
     std::vector<std::unique_ptr<StepScorer>> scorers;
     std::vector<double> weights;
     std::vector<int64_t> rows, lengths;  // the first member's sentence order and source lengths
+    torch::Tensor shortlist_ids, shortlist_allowed;
     for (auto& member : members) {
       const Batch batch = collate(*member.src, nullptr, indices).to(device);
       auto state = member.model->start(batch.src, batch.src_len);
       if (rows.empty()) {
         rows = batch.indices;
         lengths.assign(batch.src_len.data_ptr<int64_t>(), batch.src_len.data_ptr<int64_t>() + batch.src_len.numel());
+        if (shortlists) std::tie(shortlist_ids, shortlist_allowed) = batch_shortlist(*shortlists, rows, device);
       } else if (batch.indices != rows) {
         // collate sorts by this member's own lengths: bring its rows into the first member's order.
         std::unordered_map<int64_t, int64_t> position;
@@ -44,6 +69,7 @@ std::vector<std::vector<Hypothesis>> decode_sequences(std::vector<DecodingMember
         state = state.select(index, index);
       }
       auto decoder = member.model->decoder();
+      if (shortlists) decoder->restrict_output(state, shortlist_ids, shortlist_allowed);
       scorers.push_back(std::make_unique<DecoderScorer>(
           [decoder](DecoderState& s, const torch::Tensor& previous) mutable { return decoder->step(s, previous); },
           std::move(state)));

@@ -40,7 +40,8 @@ std::vector<std::vector<Hypothesis>> greedy_search(StepScorer& scorer, const std
   auto previous = torch::full({batch_size}, options.start_token, torch::TensorOptions().dtype(torch::kInt64).device(scorer.device()));
   for (int64_t t = 0; !active.empty(); ++t) {
     const auto out = scorer.step(previous);
-    const auto [best_logp, best_token] = out.log_probs.max(-1);
+    const auto [best_logp, best_column] = out.log_probs.max(-1);
+    const auto best_token = out.tokens(best_column);
     const auto logp_host = best_logp.cpu(), token_host = best_token.cpu();
     const auto logp_cpu = logp_host.accessor<float, 1>();
     const auto token_cpu = token_host.accessor<int64_t, 1>();
@@ -106,7 +107,7 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, const std::
     const auto out = scorer.step(previous);
     const auto& logp = out.log_probs;  // (rows, V)
     const auto top = logp.topk(std::min<int64_t>(2 * beam, logp.size(1)), -1);
-    const auto top_logp_cpu = std::get<0>(top).cpu(), top_token_cpu = std::get<1>(top).cpu();
+    const auto top_logp_cpu = std::get<0>(top).cpu(), top_token_cpu = out.tokens(std::get<1>(top)).cpu();
     const auto top_logp = top_logp_cpu.accessor<float, 2>();
     const auto top_token = top_token_cpu.accessor<int64_t, 2>();
     const auto attention_cpu = options.keep_attention && out.attention.defined() ? out.attention.cpu() : torch::Tensor();
@@ -130,7 +131,8 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, const std::
       std::vector<Beam> next;
       std::vector<int64_t> parents;
       for (const auto& candidate : candidates) {
-        if (static_cast<int64_t>(next.size()) >= beam) break;
+        // -inf: a token the sentence's shortlist leaves out, never a hypothesis.
+        if (static_cast<int64_t>(next.size()) >= beam || std::isinf(candidate.score)) break;
         const Beam& parent = sentence_beams[static_cast<size_t>(candidate.beam_index)];
         Beam child{parent.tokens, candidate.score, parent.attention};
         if (attention_cpu.defined()) child.attention.push_back(row_of(attention_cpu, base + candidate.beam_index));

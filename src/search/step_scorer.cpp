@@ -7,7 +7,8 @@ namespace nmt {
 
 StepScores DecoderScorer::step(const torch::Tensor& previous) {
   const auto out = step_(state_, previous);
-  return {torch::log_softmax(out.logits.to(torch::kFloat), -1), out.attention};
+  // Over a restricted output the distribution is normalised over its tokens, as Marian's shortlists are.
+  return {torch::log_softmax(out.logits.to(torch::kFloat), -1), out.attention, state_.output.ids};
 }
 
 void DecoderScorer::select(const torch::Tensor& recurrent_index, const torch::Tensor& source_index) {
@@ -29,7 +30,13 @@ StepScores EnsembleScorer::step(const torch::Tensor& previous) {
     auto scores = members_[i]->step(previous);
     auto weighted = scores.log_probs * weights_[i];
     combined.log_probs = combined.log_probs.defined() ? combined.log_probs + weighted : weighted;
-    if (i == 0) combined.attention = scores.attention;
+    if (i == 0) {
+      combined.attention = scores.attention;
+      combined.token_ids = scores.token_ids;
+    } else if (scores.token_ids.defined() != combined.token_ids.defined() ||
+               (scores.token_ids.defined() && !scores.token_ids.equal(combined.token_ids))) {
+      throw std::logic_error("EnsembleScorer: members score different target tokens");
+    }
   }
   return combined;
 }

@@ -14,8 +14,13 @@ namespace nmt {
 using StepFunction = std::function<DecoderOutput(DecoderState&, const torch::Tensor&)>;
 
 struct StepScores {
-  torch::Tensor log_probs;  // (rows, V), float
+  torch::Tensor log_probs;  // (rows, V), float; (rows, U) over token_ids when the output is restricted
   torch::Tensor attention;  // (rows, S); undefined without attention
+  torch::Tensor token_ids;  // (U) int64: the target token of each log_probs column; undefined: column = token
+  // The target tokens at `columns` of log_probs (any shape, int64).
+  torch::Tensor tokens(const torch::Tensor& columns) const {
+    return token_ids.defined() ? token_ids.index_select(0, columns.reshape(-1)).view(columns.sizes()) : columns;
+  }
 };
 
 class StepScorer {
@@ -44,7 +49,7 @@ class DecoderScorer : public StepScorer {
 // Several models over the same target vocabulary, each with its own state (and its own encoding
 // of the source). A step's log-probabilities are the members' weighted mean (log-linear, as
 // Marian's ensembles); attention is the first member's, over its own source tokens. One member
-// is that member alone, bit for bit.
+// is that member alone, bit for bit. Restricted outputs must restrict every member to the same tokens.
 class EnsembleScorer : public StepScorer {
  public:
   // Weights are positive; they are normalised to sum to 1.

@@ -34,6 +34,13 @@ Translator::Translator(std::vector<WeightedModel> models, SearchOptions options,
     if (!(member.weight > 0) || !std::isfinite(member.weight))
       throw std::runtime_error("ensemble: the weight of '" + member.model->dir + "' must be a positive number, not " +
                                std::to_string(member.weight));
+    if ((member.model->int8 != nullptr) != (models_.front().model->int8 != nullptr))
+      throw std::runtime_error("ensemble: '" + models_.front().model->dir + "' and '" + member.model->dir +
+                               "' decode in different precisions (int8 and not); --precision sets every member's");
+  }
+  if (const auto& first = models_.front().model->int8) {
+    int8_ = std::make_shared<Int8Weights>(first->engine());
+    for (const auto& member : models_) int8_->merge(*member.model->int8);
   }
 }
 
@@ -59,8 +66,15 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
   std::vector<DecodingMember> members;
   for (size_t m = 0; m < models_.size(); ++m)
     members.push_back({models_[m].model->translation_model(), &encoded[m], models_[m].weight});
-  const auto hypotheses = decode_sequences(members, options, batch_size_, device_);
   const TrainedModel& first = *models_.front().model;
+  std::vector<std::vector<int64_t>> shortlists;
+  if (first.shortlist)
+    for (size_t i = 0; i < lines.size(); ++i)
+      shortlists.push_back(first.shortlist->candidates(encoded[0].data(i), encoded[0].length(i),
+                                                       first.config.decoding.shortlist_frequent,
+                                                       first.config.decoding.shortlist_per_source));
+  const Int8Scope int8(int8_.get());
+  const auto hypotheses = decode_sequences(members, options, batch_size_, device_, first.shortlist ? &shortlists : nullptr);
   for (size_t i = 0; i < lines.size(); ++i) {
     for (const auto& hypothesis : hypotheses[i]) {
       Translation::Candidate candidate;

@@ -30,7 +30,8 @@ class Translator {
  public:
   // Each model tokenizes and encodes the source its own way; all must be translation models
   // with the same target vocabulary, else this throws naming the models and what differs. The
-  // first model detokenizes, and its source tokens are those UNK replacement copies from.
+  // first model detokenizes, and its source tokens are those UNK replacement copies from; its
+  // shortlist (prepare_decoding) restricts every member. Members decode in int8 all or none.
   Translator(std::vector<WeightedModel> models, SearchOptions options, int64_t batch_size, bool replace_unk,
              torch::Device device);
   Translator(TrainedModel& model, SearchOptions options, int64_t batch_size, bool replace_unk, torch::Device device)
@@ -47,6 +48,7 @@ class Translator {
   bool replace_unk_;
   torch::Device device_;
   int64_t truncated_ = 0;
+  std::shared_ptr<Int8Weights> int8_;  // every member's int8 matrices; null in fp32
 };
 
 }  // namespace nmt

@@ -1,0 +1,93 @@
+// Int8 copies of a model's matrices for decoding, and the thread scope that makes its products use them.
+// Each row of a weight is quantized to int8 with its own scale (symmetric, zero point 0), once and
+// deterministically, and prepacked for LibTorch's quantized dynamic linear, which quantizes the fp32
+// activations per call, multiplies in int8 with exact int32 accumulation and returns fp32. The
+// activations' quantization never depends on the other rows of a call, so a sentence's products
+// never depend on its batch. Training never sees any of it: checkpoints and parameters stay fp32.
+#pragma once
+#include <ATen/native/quantized/PackedParams.h>
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace nmt {
+
+// The int8 engines this LibTorch has, in nmt's order of preference: fbgemm, x86, onednn, qnnpack.
+std::vector<std::string> int8_engines();
+// NMT_INT8_ENGINE if set (it must be one of int8_engines()), else the first of them; throws when
+// this LibTorch has no quantized engine.
+std::string int8_engine();
+
+// What a product's input rows are known to hold. Within [-1, 1] (tanh outputs, recurrent states and
+// averages of them) one fixed range serves every row; anything else (embeddings) gets a scale per row.
+enum class Int8Input { bounded, any };
+
+class Int8Matrix {
+ public:
+  // weight (out, in) and bias (out, or undefined), fp32 on the CPU.
+  Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, const std::string& engine,
+             Int8Input input = Int8Input::any);
+  // x (..., in) fp32 -> x @ weight^T + bias, fp32 (..., out).
+  torch::Tensor linear(const torch::Tensor& x) const;
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  c10::intrusive_ptr<LinearPackedParamsBase> packed_;
+  // Added after the product: onednn's fused bias rounds differently for a row alone than in a batch.
+  torch::Tensor bias_;
+  torch::Tensor span_row_;  // (1, in): +1 and -1, the fixed range every call's input spans
+  Int8Input input_;
+  bool reduce_range_;  // activations in 7 bits: fbgemm and x86 on a CPU without VNNI (cpu_has_vnni)
+  int64_t out_features_, bytes_;
+};
+
+// A model's int8 matrices, found by the fp32 weight they copy.
+class Int8Weights {
+ public:
+  explicit Int8Weights(std::string engine = int8_engine()) : engine_(std::move(engine)) {}
+  // Quantizes `weight` (with `bias`, the bias its products add) unless it is already here.
+  void add(const torch::Tensor& weight, const torch::Tensor& bias = {}, Int8Input input = Int8Input::any);
+  // The int8 copy of `weight`, or null. Throws if `bias` is not the one it was added with: the
+  // packed bias would silently replace it.
+  const Int8Matrix* find(const torch::Tensor& weight, const torch::Tensor& bias) const;
+  // Takes in another model's matrices (an ensemble decodes with one table).
+  void merge(const Int8Weights& other);
+  // Calls visit(weight, bias, int8) for every matrix.
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (const auto& entry : entries_) visit(entry.second.weight, entry.second.bias, *entry.second.matrix);
+  }
+  const std::string& engine() const { return engine_; }
+  size_t size() const { return entries_.size(); }
+  int64_t bytes() const;
+
+ private:
+  struct Entry {
+    torch::Tensor weight, bias;  // kept alive, so no other tensor can take their address
+    std::shared_ptr<const Int8Matrix> matrix;
+  };
+  std::string engine_;
+  std::unordered_map<const c10::TensorImpl*, Entry> entries_;
+};
+
+// Installs `weights` for this thread's products for its lifetime (null: none), restoring the previous after.
+class Int8Scope {
+ public:
+  explicit Int8Scope(const Int8Weights* weights);
+  ~Int8Scope();
+  Int8Scope(const Int8Scope&) = delete;
+  Int8Scope& operator=(const Int8Scope&) = delete;
+
+ private:
+  const Int8Weights* previous_;
+};
+
+// This thread's int8 weights, or null outside an Int8Scope.
+const Int8Weights* current_int8_weights();
+// The int8 copy of `weight` in this thread's scope, or null (no scope, or a matrix not quantized).
+const Int8Matrix* int8_matrix(const torch::Tensor& weight, const torch::Tensor& bias);
+
+}  // namespace nmt
