@@ -118,6 +118,7 @@ def wrk(server, connections, seconds, sentences_file, target, core, fresh_connec
 
 
 def main():
+    global NMT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
     parser.add_argument("--sentences", default=os.path.join(ROOT, "downloads/multi30k/tok/test_2016_flickr.lc.norm.tok.de.gz"))
@@ -130,9 +131,11 @@ def main():
     parser.add_argument("--queue-limit", type=int, default=64)
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
+    parser.add_argument("--nmt", default=NMT, help="the nmt binary (default: build/nmt)")
     parser.add_argument("--set", action="append", default=[],
                         help="KEY=VALUE for translate and serve alike (e.g. decoding.precision=int8)")
     args = parser.parse_args()
+    NMT = args.nmt  # translate_seconds and Server run this binary
     results = []
 
     def report(record):

@@ -27,7 +27,7 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   const int64_t hidden = h0.size(1);
   ForwardResult r;
   // Input projection (with both biases) for every row in one GEMM; the recurrent part is added in
-  // place. Decoding in int8 packs each bias with its matrix.
+  // place. In int8 decoding each product adds its own bias.
   const Int8Matrix* int8_ih = int8_matrix(w.w_ih, w.b_ih);
   const Int8Matrix* int8_hh = int8_matrix(w.w_hh, w.b_hh);
   r.gates = int8_ih ? int8_ih->linear(x) : precise::addmm(w.b_ih + w.b_hh, x, w.w_ih.t());
