@@ -99,6 +99,10 @@ TEST(Shortlist, RanksASourceTokensTranslationAboveTheWordsEverySentenceHas) {
   EXPECT_EQ(list.candidates(both.data(), 3, 1, 1), ids_of(tgt, {"</s>", "the", "cat", "runs"}));
   EXPECT_EQ(list.stored_frequent(), 2);
   EXPECT_EQ(list.stored_per_source(), 2);
+  // A limit above what the vocabulary holds keeps every token it has (cat dog runs a the, by count).
+  const Shortlist roomy = Shortlist::build(toy.corpus, toy.vocabs, 1000, 1000);
+  EXPECT_EQ(roomy.stored_frequent(), 1000);
+  EXPECT_EQ(roomy.candidates(hund.data(), 1, 1000, 0), ids_of(tgt, {"</s>", "the", "dog", "cat", "runs", "a"}));
 
   // The file round trip.
   const auto dir = test::scratch_dir("shortlist-file");

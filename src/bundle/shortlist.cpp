@@ -1,14 +1,12 @@
 #include "bundle/shortlist.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "data/special_tokens.hpp"
+#include "runtime/files.hpp"
 
 namespace nmt {
 namespace {
@@ -46,16 +44,9 @@ std::vector<int32_t> id_list(const nlohmann::json& value, int64_t bound, const s
 std::string shortlist_path(const std::string& model_dir) { return model_dir + "/shortlist.json"; }
 
 std::string vocab_fingerprint(const Vocab& vocab) {
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a over the tokens, each ended by a newline
-  for (int32_t id = 0; id < vocab.size(); ++id) {
-    for (const unsigned char c : vocab.token(id) + "\n") {
-      hash ^= c;
-      hash *= 1099511628211ull;
-    }
-  }
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash));
-  return std::to_string(vocab.size()) + ":" + text;
+  std::string tokens;  // in id order, each ended by a newline
+  for (int32_t id = 0; id < vocab.size(); ++id) tokens += vocab.token(id) + "\n";
+  return std::to_string(vocab.size()) + ":" + fnv1a_hex(tokens);
 }
 
 Shortlist Shortlist::build(const ParallelCorpus& corpus, const Vocabs& vocabs, int64_t keep_frequent,
@@ -112,21 +103,11 @@ void Shortlist::save(const std::string& path) const {
                      {"per_source", per_source_},
                      {"frequent", frequent_},
                      {"translations", translations_}};
-  const std::string partial = path + ".partial";
-  {
-    std::ofstream file(partial);
-    file << out.dump() << '\n';
-    if (!file.flush()) throw std::runtime_error("cannot write '" + partial + "'");
-  }
-  if (std::rename(partial.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write '" + path + "'");
+  write_text_atomically(path, out.dump() + "\n");
 }
 
 Shortlist Shortlist::load(const std::string& path, const Vocabs& vocabs) {
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error("cannot read shortlist '" + path + "'");
-  std::stringstream text;
-  text << file.rdbuf();
-  const auto in = nlohmann::json::parse(text.str(), nullptr, false);
+  const auto in = nlohmann::json::parse(read_text_file(path), nullptr, false);
   const std::string where = "shortlist '" + path + "'";
   if (in.is_discarded() || !in.is_object()) throw std::runtime_error(where + " is not valid JSON");
   if (in.value("format", "") != kFormat || in.value("version", 0) != kVersion)
@@ -160,7 +141,8 @@ Shortlist Shortlist::load(const std::string& path, const Vocabs& vocabs) {
 std::vector<int64_t> Shortlist::candidates(const int32_t* source, int64_t length, int64_t frequent,
                                            int64_t per_source) const {
   std::vector<int64_t> ids{kEos};
-  const auto frequent_end = frequent_.begin() + std::min<int64_t>(frequent, stored_frequent());
+  // frequent_ may hold fewer tokens than its limit: a small vocabulary.
+  const auto frequent_end = frequent_.begin() + std::min<int64_t>(frequent, static_cast<int64_t>(frequent_.size()));
   ids.insert(ids.end(), frequent_.begin(), frequent_end);
   for (int64_t i = 0; i < length; ++i) {
     const auto s = static_cast<size_t>(source[i]);
