@@ -16,6 +16,21 @@ bool narrowed() { return this_thread_precision == Precision::bf16 || this_thread
 
 torch::Tensor as_float(const torch::Tensor& product) { return product.to(torch::kFloat); }
 
+// CPUID leaf 7: subleaf 0's ECX and EDX, subleaf 1's EAX (zeros where the CPU lacks them).
+struct ExtendedFeatures {
+  unsigned ecx0 = 0, edx0 = 0, eax1 = 0;
+};
+
+ExtendedFeatures extended_features() {
+  ExtendedFeatures features;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return features;
+  features.ecx0 = ecx;
+  features.edx0 = edx;
+  if (eax >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) features.eax1 = eax;
+  return features;
+}
+
 }  // namespace
 
 Precision precision_from_name(const std::string& name) {
@@ -27,23 +42,13 @@ Precision precision_from_name(const std::string& name) {
 }
 
 bool cpu_has_native_bf16() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  const bool amx_bf16 = edx & (1u << 22);
-  const unsigned max_subleaf = eax;
-  bool avx512_bf16 = false;
-  if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) avx512_bf16 = eax & (1u << 5);
-  return avx512_bf16 || amx_bf16;
+  const auto features = extended_features();
+  return (features.eax1 & (1u << 5)) || (features.edx0 & (1u << 22));  // AVX512_BF16, AMX-BF16
 }
 
 bool cpu_has_vnni() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  const bool avx512_vnni = ecx & (1u << 11);
-  const unsigned max_subleaf = eax;
-  bool avx_vnni = false;
-  if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) avx_vnni = eax & (1u << 4);
-  return avx512_vnni || avx_vnni;
+  const auto features = extended_features();
+  return (features.ecx0 & (1u << 11)) || (features.eax1 & (1u << 4));  // AVX512_VNNI, AVX-VNNI
 }
 
 Precision resolve_precision(const std::string& setting, const torch::Device& device, const std::string& key) {
