@@ -26,9 +26,8 @@ at::QEngine engine_named(const std::string& name) {
   throw std::invalid_argument("int8 engine '" + name + "' is not in this LibTorch");
 }
 
-// Prepacks under `engine`: quantized::linear_prepack packs for the process-wide engine.
-c10::intrusive_ptr<LinearPackedParamsBase> prepack(const at::Tensor& quantized_weight, const at::Tensor& bias,
-                                                   const std::string& engine) {
+// Prepacks under `engine` (without a bias): quantized::linear_prepack packs for the process-wide engine.
+c10::intrusive_ptr<LinearPackedParamsBase> prepack(const at::Tensor& quantized_weight, const std::string& engine) {
   static const auto op = c10::Dispatcher::singleton()
                              .findSchemaOrThrow("quantized::linear_prepack", "")
                              .typed<c10::intrusive_ptr<LinearPackedParamsBase>(at::Tensor, c10::optional<at::Tensor>)>();
@@ -36,7 +35,7 @@ c10::intrusive_ptr<LinearPackedParamsBase> prepack(const at::Tensor& quantized_w
   const at::QEngine previous = context.qEngine();
   context.setQEngine(engine_named(engine));
   try {
-    auto packed = op.call(quantized_weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
+    auto packed = op.call(quantized_weight, c10::nullopt);
     context.setQEngine(previous);
     return packed;
   } catch (...) {
@@ -79,16 +78,16 @@ Int8Matrix::Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, c
       out_features_(weight.size(0)) {
   if (weight.dim() != 2 || !weight.device().is_cpu() || weight.scalar_type() != torch::kFloat)
     throw std::invalid_argument("int8: a weight must be a 2-d fp32 CPU matrix");
+  if (weight.size(1) < 2) throw std::invalid_argument("int8: a weight needs at least two columns");
   torch::NoGradGuard no_grad;
   const auto w = weight.detach().contiguous();
   // A row's largest magnitude maps to 127; an all-zero row keeps a tiny positive scale.
   const auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
   const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
   const auto quantized = at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8);
-  packed_ = prepack(quantized, {}, engine);
+  packed_ = prepack(quantized, engine);
   if (bias.defined()) bias_ = bias.detach().contiguous();
   span_row_ = torch::zeros({1, w.size(1)});
-  if (w.size(1) < 2) throw std::invalid_argument("int8: a weight needs at least two columns");
   span_row_[0][0] = 1.0;
   span_row_[0][1] = -1.0;
   bytes_ = w.numel() + w.size(0) * static_cast<int64_t>(sizeof(double) + sizeof(int64_t)) +
@@ -134,7 +133,7 @@ const Int8Matrix* Int8Weights::find(const torch::Tensor& weight, const torch::Te
   if (it == entries_.end()) return nullptr;
   const bool same_bias = bias.defined() == it->second.bias.defined() &&
                          (!bias.defined() || bias.unsafeGetTensorImpl() == it->second.bias.unsafeGetTensorImpl());
-  if (!same_bias) throw std::logic_error("int8: a matrix is used with another bias than the one it was packed with");
+  if (!same_bias) throw std::logic_error("int8: a matrix is used with another bias than the one it was added with");
   return it->second.matrix.get();
 }
 

@@ -50,8 +50,8 @@ class Int8Weights {
   explicit Int8Weights(std::string engine = int8_engine()) : engine_(std::move(engine)) {}
   // Quantizes `weight` (with `bias`, the bias its products add) unless it is already here.
   void add(const torch::Tensor& weight, const torch::Tensor& bias = {}, Int8Input input = Int8Input::any);
-  // The int8 copy of `weight`, or null. Throws if `bias` is not the one it was added with: the
-  // packed bias would silently replace it.
+  // The int8 copy of `weight`, or null. Throws if `bias` is not the one it was added with, which
+  // its products would silently add instead.
   const Int8Matrix* find(const torch::Tensor& weight, const torch::Tensor& bias) const;
   // Takes in another model's matrices (an ensemble decodes with one table).
   void merge(const Int8Weights& other);
