@@ -17,13 +17,6 @@ using namespace nmt;
 
 namespace {
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::vector<std::string> lines;
-  LineReader reader(path);
-  for (std::string line; reader.next(line);) lines.push_back(line);
-  return lines;
-}
-
 // The largest error of the int8 product against fp32, relative to the largest fp32 product.
 double relative_error(const Int8Matrix& int8, const torch::Tensor& weight, const torch::Tensor& bias,
                       const torch::Tensor& x) {
@@ -101,7 +94,7 @@ TEST(Int8, GreedyTranslationsAgreeWithFp32AndBatchesDoNotChangeThem) {
   TrainedModel int8_model = load_trained_model(config.training.dir, "", torch::kCPU, {"decoding.precision=int8"});
   prepare_decoding(int8_model);
   ASSERT_NE(int8_model.int8, nullptr);
-  const auto sources = read_lines(config.data.test.src);
+  const auto sources = test::text_lines(config.data.test.src);
   const auto search = search_options(config.decoding);
   Translator fp32(fp32_model, search, 64, false, torch::kCPU), int8(int8_model, search, 64, false, torch::kCPU);
   const auto fp32_out = fp32.translate(sources), int8_out = int8.translate(sources);

@@ -31,13 +31,6 @@ void expect_within_bf16(const torch::Tensor& actual, const torch::Tensor& expect
 
 torch::Tensor rounded(const torch::Tensor& t) { return t.to(torch::kBFloat16).to(torch::kFloat); }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::vector<std::string> lines;
-  LineReader reader(path);
-  for (std::string line; reader.next(line);) lines.push_back(line);
-  return lines;
-}
-
 }  // namespace
 
 TEST(Precision, Bf16ProductsAreTheProductsOfRoundedOperandsInFp32AndTheirGradientsAreFp32) {
@@ -114,7 +107,7 @@ TEST(Precision, Bf16TrainingTracksFp32AndResumesBitIdentically) {
 TEST(Precision, Bf16DecodingAgreesWithFp32OnMostSentences) {
   const Config config = test::trained_tiny_model(test::scratch_dir("decode"), 150, 150);
   TrainedModel model = load_trained_model(config.training.dir, "", torch::kCPU);
-  const auto sources = read_lines(config.data.valid.src);
+  const auto sources = test::text_lines(config.data.valid.src);
   Translator translator(model, search_options(config.decoding), 64, false, torch::kCPU);
   const auto texts = [&](Precision precision) {
     const PrecisionScope scope(precision);

@@ -7,6 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "text/line_reader.hpp"
 
 namespace nmt::test {
 
@@ -22,6 +25,14 @@ inline std::string scratch_dir(const std::string& name) {
 inline void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
+}
+
+// The lines of a text file, plain or gzip.
+inline std::vector<std::string> text_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  LineReader reader(path);
+  for (std::string line; reader.next(line);) lines.push_back(line);
+  return lines;
 }
 
 inline std::string source_path(const std::string& relative) { return std::string(NMT_SOURCE_DIR) + "/" + relative; }
