@@ -1,0 +1,60 @@
+"""The race: each tool trains de->en for the same wall time (--race-minutes) on the same cores, its own best recipe.
+
+nmt runs scripts/recipe_multi30k.sh de en tok; OpenNMT-py and JoeyNMT run the recipes in onmt-race.yaml and
+joey-race.yaml (what their own docs and configs suggest for this data) and are interrupted at the deadline.
+Each then translates test_2016_flickr with beam 5 by its own command, scored by the same sacreBLEU (--tokenize none).
+One run per tool: a single seed.
+"""
+import json
+import os
+
+import peer_tools as tools
+from peer_decode import TEST_SRC, last_step, last_step_nmt, onmt_checkpoint, sacrebleu, translate
+
+
+def race_nmt(a, work):
+    """The recipe: preprocess, train (training.max_minutes), average the last 3 checkpoints, evaluate."""
+    log = os.path.join(work, "recipe.log")
+    seconds, _, _ = tools.run_measured(["bash", "scripts/recipe_multi30k.sh", "de", "en", "tok", "--runs", work,
+                                        "--minutes", str(a.race_minutes)], log=log)
+    model_dir = os.path.join(work, "multi30k-de-en", "model")
+    with open(os.path.join(model_dir, "results.jsonl")) as f:
+        own = [json.loads(line) for line in f]
+    averaged = os.path.join(model_dir, "checkpoints", "averaged.pt")
+    hyp = os.path.join(work, "nmt.beam5.en")
+    env = tools.thread_env(2)
+    tools.run_measured([a.nmt, "translate", "--model", model_dir, "--checkpoint", averaged, "--input", TEST_SRC,
+                        "--output", hyp, "--beam", "5", "--log-level", "warn"], env, hyp + ".stderr")
+    train_seconds = own[0]["train_seconds"] if own else None
+    return hyp, last_step_nmt(model_dir), train_seconds, "average of the last 3 checkpoints"
+
+
+def race_peer(tool, a, work):
+    template = {"onmt": "onmt-race.yaml", "joey": "joey-race.yaml"}[tool]
+    config = tools.fill(template, os.path.join(work, f"{tool}.yaml"), data=tools.DATA, work=work)
+    log = os.path.join(work, "train.stderr")
+    seconds, _, _ = tools.run_measured(tools.train_command(tool, config), tools.thread_env(2), log,
+                                       deadline_s=60 * a.race_minutes)
+    hyp = os.path.join(work, f"{tool}.beam5.en")
+    if tool == "onmt":
+        model, which = onmt_checkpoint(work), "newest checkpoint"
+        translate(tool, model, 5, 30, hyp)
+    else:
+        model, which = config, "best checkpoint by validation perplexity"
+        translate(tool, model, 5, 64, hyp, joey_alpha=1.0)
+    return hyp, last_step(log, tool), round(seconds), which
+
+
+def race_section(a, record):
+    rows = []
+    for tool in a.race_tools.split(","):
+        work = os.path.join(tools.WORK, "race", tool)
+        os.makedirs(work, exist_ok=True)
+        hyp, steps, seconds, which = race_nmt(a, work) if tool == "nmt" else race_peer(tool, a, work)
+        r = {"section": "race", "tool": tool, "minutes": a.race_minutes, "steps": steps, "train_seconds": seconds,
+             "model": which, **sacrebleu(hyp, ("bleu", "chrf"))}
+        record(r)
+        rows.append(r)
+    print("\n| tool | steps | BLEU | chrF | decoded with |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['tool']} | {r['steps']:,} | {r['bleu']} | {r['chrf']} | {r['model']} |")
