@@ -21,7 +21,8 @@ def sacrebleu(hyp, metrics=("bleu",)):
     cmd = [os.path.join(tools.PEERS, "onmt", "bin", "sacrebleu"), TEST_REF, "-i", hyp, "--tokenize", "none", "-b",
            "-w", "2", "-m", *metrics]
     _, _, out = tools.run_measured(cmd)
-    return dict(zip(metrics, (float(x) for x in out.split())))
+    scores = json.loads(out) if len(metrics) > 1 else [float(out)]  # several metrics: a JSON list
+    return dict(zip(metrics, scores))
 
 
 def train_bench_model(tool, nmt, minutes):
