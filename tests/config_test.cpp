@@ -82,6 +82,7 @@ TEST(Config, WrongTypeNamesKey) {
 
 TEST(Config, OutOfRangeAndChoices) {
   EXPECT_NE(error_of("model: {dropout: 1.5}").find("out of range"), std::string::npos);
+  EXPECT_NE(error_of("model: {init_uniform: -0.1}").find("model.init_uniform"), std::string::npos);
   EXPECT_NE(error_of("training: {batch_size: 0}").find("training.batch_size"), std::string::npos);
   const auto message = error_of("model: {cell: transformer}");
   EXPECT_NE(message.find("model.cell"), std::string::npos);

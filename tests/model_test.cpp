@@ -242,6 +242,26 @@ TEST(Model, TiedEmbeddingsStartAtTheScaleOfAnOutputLayer) {
   EXPECT_LT(loss, std::log(2000.0) + 0.5);
 }
 
+TEST(Model, UniformInitStartsEveryWeightInItsRangeAndKeepsPaddingZero) {
+  ModelConfig config = tiny_model("lstm", "general");
+  config.init_uniform = 0.1;
+  Seq2Seq uniform(config, 50, 60);
+  for (const auto& item : uniform->named_parameters()) {
+    const auto& weight = item.value();
+    EXPECT_LE(weight.abs().max().item<double>(), 0.1) << item.key();
+    if (weight.numel() >= 100 && item.key().find("embedding") == std::string::npos)
+      EXPECT_NEAR(weight.std().item<double>(), 0.1 / std::sqrt(3.0), 0.01) << item.key();  // uniform(-a, a)
+  }
+  for (const auto* name : {"encoder.embedding.weight", "decoder.embedding.weight"}) {
+    const auto embedding = uniform->named_parameters()[name];
+    EXPECT_EQ(embedding[kPad].abs().sum().item<float>(), 0.0f) << name;
+    EXPECT_NEAR(embedding.slice(0, 1).std().item<double>(), 0.1 / std::sqrt(3.0), 0.01) << name;
+  }
+  // The default keeps LibTorch's embeddings, N(0, 1).
+  Seq2Seq defaults(tiny_model("lstm", "general"), 50, 60);
+  EXPECT_GT(defaults->named_parameters()["encoder.embedding.weight"].std().item<double>(), 0.8);
+}
+
 // The output layer on real targets only gives the same logits, loss and gradients as the padded
 // pass, with and without input feeding.
 TEST(Model, LossOnRealTargetsOnlyEqualsThePaddedLoss) {

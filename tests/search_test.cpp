@@ -127,21 +127,61 @@ TEST(Search, OrderAndEmptyLinesSurviveBatching) {
 TEST(Search, BatchedBeamEqualsOneSentenceAtATime) {
   auto model = random_model("lstm");
   const auto src = some_sentences();
-  SearchOptions options;
-  options.beam_size = 4;
-  options.nbest = 2;
-  options.max_len_b = 8;
-  const auto batched = decode_sequences(model, src, options, 5, torch::kCPU);
-  for (size_t i = 0; i < src.size(); ++i) {
-    Sequences alone;
-    alone.push_back(std::vector<int32_t>(src.data(i), src.data(i) + src.length(i)));
-    const auto single = decode_sequences(model, alone, options, 1, torch::kCPU)[0];
-    ASSERT_EQ(single.size(), batched[i].size()) << i;
-    for (size_t n = 0; n < single.size(); ++n) {
-      EXPECT_EQ(single[n].tokens, batched[i][n].tokens) << i << "/" << n;
-      EXPECT_NEAR(single[n].score, batched[i][n].score, 1e-4) << i << "/" << n;
+  for (const bool stop_at_best : {false, true}) {
+    SearchOptions options;
+    options.beam_size = 4;
+    options.nbest = 2;
+    options.max_len_b = 8;
+    options.stop_at_best = stop_at_best;
+    const auto batched = decode_sequences(model, src, options, 5, torch::kCPU);
+    for (size_t i = 0; i < src.size(); ++i) {
+      Sequences alone;
+      alone.push_back(std::vector<int32_t>(src.data(i), src.data(i) + src.length(i)));
+      const auto single = decode_sequences(model, alone, options, 1, torch::kCPU)[0];
+      ASSERT_EQ(single.size(), batched[i].size()) << i;
+      for (size_t n = 0; n < single.size(); ++n) {
+        EXPECT_EQ(single[n].tokens, batched[i][n].tokens) << i << "/" << n << " stop_at_best " << stop_at_best;
+        EXPECT_NEAR(single[n].score, batched[i][n].score, 1e-4) << i << "/" << n;
+      }
     }
   }
+}
+
+// A decoder that prefers EOS right after SOS (0.6, A 0.4), then EOS 0.5, A and UNK 0.25. With
+// beam 2 the full rule waits for a second ended hypothesis (step 2: A EOS); stop_at_best ends at
+// step 1, when the ended EOS (0.6) already ranks above every live hypothesis (A: 0.4).
+TEST(Search, StopAtBestEndsOnceTheBestEndedHypothesisOutranksTheLiveOnes) {
+  int steps = 0;
+  const StepFunction step = [&steps](DecoderState&, const torch::Tensor& previous) {
+    ++steps;
+    auto probs = torch::full({previous.size(0), 5}, 1e-6);
+    for (int64_t i = 0; i < previous.size(0); ++i) {
+      const bool first = previous[i].item<int64_t>() == kSos;
+      probs[i][kEos] = first ? 0.6 : 0.5;
+      probs[i][4] = first ? 0.4 : 0.25;
+      if (!first) probs[i][1] = 0.25;
+    }
+    return DecoderOutput{probs.log(), torch::Tensor()};
+  };
+  SearchOptions options;
+  options.max_len_a = 0;
+  options.max_len_b = 6;
+  options.length_penalty = 0;
+  options.beam_size = 2;
+  DecoderScorer full_scorer(step, toy_state(1));
+  const auto full = beam_search(full_scorer, {1}, options);
+  EXPECT_EQ(steps, 2);
+  steps = 0;
+  options.stop_at_best = true;
+  DecoderScorer best_scorer(step, toy_state(1));
+  const auto best = beam_search(best_scorer, {1}, options);
+  EXPECT_EQ(steps, 1);
+  EXPECT_TRUE(best[0][0].tokens.empty());
+  EXPECT_EQ(best[0][0].tokens, full[0][0].tokens);
+  EXPECT_NEAR(best[0][0].score, std::log(0.6), 1e-5);
+  // The config key selects it.
+  EXPECT_TRUE(search_options(parse_config("decoding: {beam_stop: best}", "t").decoding).stop_at_best);
+  EXPECT_FALSE(search_options(parse_config("", "t").decoding).stop_at_best);
 }
 
 TEST(Search, RespectsMaxLength) {

@@ -54,6 +54,9 @@ struct ModelConfig {
   // The source embeddings are the target ones too (three-way tying); needs data.vocab.shared.
   bool tie_all_embeddings = false;
   double dropout = 0.2;
+  // > 0: every weight starts uniform in ±init_uniform (OpenNMT-py's and JoeyNMT's 0.1); 0: LibTorch's
+  // per-layer defaults (embeddings N(0, 1)).
+  double init_uniform = 0.0;
 };
 
 struct TrainingConfig {
@@ -138,6 +141,10 @@ struct DecodingConfig {
   double length_penalty = 0.6;  // GNMT alpha
   double max_len_a = 2.0;
   int64_t max_len_b = 10;
+  // When beam search ends a sentence: best, once its best ended hypothesis (length-normalized)
+  // scores above every live one, as OpenNMT-py and JoeyNMT stop at the top beam's end; full, once
+  // beam_size hypotheses have ended.
+  std::string beam_stop = "full";
   // Score only the sentence's shortlist (the model directory's shortlist.json, `nmt shortlist`):
   // the most frequent target tokens and the best translations of each source token.
   bool shortlist = false;

@@ -1,5 +1,7 @@
 #include "model/seq2seq.hpp"
 
+#include "model/initialization.hpp"
+
 namespace nmt {
 
 Seq2SeqImpl::Seq2SeqImpl(const ModelConfig& config, int64_t src_vocab, int64_t tgt_vocab) : config_(config) {
@@ -13,6 +15,7 @@ Seq2SeqImpl::Seq2SeqImpl(const ModelConfig& config, int64_t src_vocab, int64_t t
                                " (preprocess with data.vocab.shared: true)");
     encoder_->share_embedding(decoder_->embedding());
   }
+  initialize_uniform(*this, config.init_uniform);
 }
 
 DecoderState Seq2SeqImpl::start(const torch::Tensor& src, const torch::Tensor& src_len) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 
 namespace nmt {
@@ -24,6 +25,7 @@ SearchOptions search_options(const DecodingConfig& decoding) {
   options.length_penalty = decoding.length_penalty;
   options.max_len_a = decoding.max_len_a;
   options.max_len_b = decoding.max_len_b;
+  options.stop_at_best = decoding.beam_stop == "best";
   return options;
 }
 
@@ -92,6 +94,16 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, const std::
     int64_t beam_index;
     int32_t token;
   };
+  // The best ended hypothesis ranks above every live one as it stands (length-normalized).
+  const auto settled = [&options](const std::vector<Hypothesis>& ended, const std::vector<Beam>& live) {
+    if (ended.size() < static_cast<size_t>(std::max<int64_t>(1, options.nbest))) return false;
+    double best_ended = -std::numeric_limits<double>::infinity();
+    for (const auto& hypothesis : ended) best_ended = std::max(best_ended, hypothesis.normalized);
+    for (const auto& hypothesis : live)
+      if (hypothesis.score / gnmt_length_penalty(hypothesis.tokens.size() + 1, options.length_penalty) > best_ended)
+        return false;
+    return true;
+  };
   // Sentences still searching, in state row order: sentence active[a] owns rows
   // a*width .. a*width+width-1, of which the first beams[active[a]].size() are live. All beams
   // of a sentence start out equal, so the first step runs one row per sentence (width 1) and
@@ -148,8 +160,10 @@ std::vector<std::vector<Hypothesis>> beam_search(StepScorer& scorer, const std::
         next_tokens.push_back(candidate.token);
         next.push_back(std::move(child));
       }
-      // Done when enough hypotheses ended (the standard stopping rule) or nothing is left to extend.
-      if (next.empty() || last_step || ended.size() >= wanted) {
+      // Done when enough hypotheses ended (the standard stopping rule) or nothing is left to extend;
+      // with stop_at_best also once no live hypothesis, ended now, would rank above the best ended.
+      if (next.empty() || last_step || ended.size() >= wanted ||
+          (options.stop_at_best && settled(ended, next))) {
         next_tokens.resize(next_tokens.size() - next.size());
         sentence_beams.clear();
         continue;

@@ -26,6 +26,9 @@ struct SearchOptions {
   bool keep_attention = false;
   int32_t start_token = kSos;  // the first decoder input; a language model continues from its prompt
   bool stop_at_eos = true;     // false: EOS is an ordinary token (a stream LM's line break)
+  // Beam search ends a sentence once its best ended hypothesis outscores (length-normalized) every
+  // live one, instead of waiting for beam_size ended ones (decoding.beam_stop best).
+  bool stop_at_best = false;
 };
 
 // The search settings of a config's decoding section (beam_size, length penalty, length limits).
