@@ -52,9 +52,10 @@ def last_step(log, tool):
     return records[-1][1] if records else 0
 
 
-def onmt_checkpoint(work):
-    """OpenNMT-py's newest checkpoint: it keeps every save_checkpoint_steps."""
-    ckpts = glob.glob(os.path.join(work, "model_step_*.pt"))
+def onmt_checkpoint(work, written_before=None):
+    """OpenNMT-py's newest checkpoint (it keeps every save_checkpoint_steps), or the newest written before a time."""
+    ckpts = [p for p in glob.glob(os.path.join(work, "model_step_*.pt"))
+             if written_before is None or os.path.getmtime(p) <= written_before]
     if not ckpts:
         raise RuntimeError(f"no OpenNMT-py checkpoint in {work}")
     return max(ckpts, key=lambda p: int(re.search(r"_step_(\d+)\.pt$", p).group(1)))

@@ -7,6 +7,7 @@ One run per tool: a single seed.
 """
 import json
 import os
+import time
 
 import peer_tools as tools
 from peer_decode import TEST_SRC, last_step, last_step_nmt, onmt_checkpoint, sacrebleu, translate
@@ -33,11 +34,12 @@ def race_peer(tool, a, work):
     template = {"onmt": "onmt-race.yaml", "joey": "joey-race.yaml"}[tool]
     config = tools.fill(template, os.path.join(work, f"{tool}.yaml"), data=tools.DATA, work=work)
     log = os.path.join(work, "train.stderr")
+    deadline = time.time() + 60 * a.race_minutes
     seconds, _, _ = tools.run_measured(tools.train_command(tool, config), tools.thread_env(2), log,
                                        deadline_s=60 * a.race_minutes)
     hyp = os.path.join(work, f"{tool}.beam5.en")
     if tool == "onmt":
-        model, which = onmt_checkpoint(work), "newest checkpoint"
+        model, which = onmt_checkpoint(work, deadline), "newest checkpoint before the deadline"
         translate(tool, model, 5, 30, hyp)
     else:
         model, which = config, "best checkpoint by validation perplexity"

@@ -65,7 +65,7 @@ def run_measured(cmd, env=None, log=None, deadline_s=None, stdin=None, stdout=No
             if pid:
                 break
             if not interrupted and time.perf_counter() - start > deadline_s:
-                child.send_signal(signal.SIGINT)  # both peers stop cleanly on Ctrl-C
+                child.send_signal(signal.SIGINT)  # JoeyNMT stops cleanly on it; OpenNMT-py 3.5.1 ignores it
                 interrupted, deadline_s = True, deadline_s + 120
             elif interrupted and time.perf_counter() - start > deadline_s:
                 child.kill()
