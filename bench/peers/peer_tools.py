@@ -12,6 +12,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
+from run_bench import native_bf16  # noqa: E402,F401  (peers_bench and peer_decode use it from here)
 from train_metrics import tokens_per_sec_after  # noqa: E402
 
 PEERS = os.environ.get("NMT_PEERS_DIR", os.path.expanduser("~/.cache/nmt/peers"))
@@ -33,13 +34,6 @@ def prepare_data():
                 with gzip.open(os.path.join(MULTI30K, f"{split}.lc.norm.tok.{lang}.gz"), "rt") as f, open(out + ".tmp", "w") as g:
                     g.write(f.read())
                 os.replace(out + ".tmp", out)
-
-
-def native_bf16():
-    """AVX512_BF16 or AMX-BF16: where nmt and autocast train in bf16."""
-    with open("/proc/cpuinfo") as f:
-        flags = f.read()
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def thread_env(threads):
