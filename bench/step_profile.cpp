@@ -3,7 +3,7 @@
 // sources of 8 to 18 tokens, targets of 9 to 19 plus EOS). Prints the unprofiled step time and the
 // operators and autograd nodes by total time per step; times are inclusive, so nested entries
 // overlap.
-//   ninja -C build nmt_step_profile && build/nmt_step_profile [gru|lstm] [threads] [rows]
+//   ninja -C build nmt_step_profile && build/nmt_step_profile [gru|lstm] [threads] [rows] [fp32|bf16]
 #include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/torch.h>
 
@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "data/batch.hpp"
 #include "data/special_tokens.hpp"
+#include "model/precision.hpp"
 #include "model/seq2seq.hpp"
 #include "scoring/translation_loss.hpp"
 #include "train/fused_adam.hpp"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   const std::string cell = argc > 1 ? argv[1] : "gru";
   torch::set_num_threads(argc > 2 ? std::atoi(argv[2]) : 2);
   const size_t rows = argc > 3 ? static_cast<size_t>(std::atoi(argv[3])) : 45;
+  const PrecisionScope precision(precision_from_name(argc > 4 ? argv[4] : "fp32"));
   ModelConfig config = parse_config("model: {emb_size: 256, enc_hidden: 256, dec_hidden: 512, bidirectional: true, "
                                     "attention: general, bridge: tanh, dropout: 0.2}", "bench").model;
   config.cell = cell;
@@ -69,8 +71,8 @@ int main(int argc, char** argv) {
   for (const auto& [name, total] : totals)
     by_time.emplace_back(total.second / kSteps / 1000, name + " (" + std::to_string(total.first / kSteps) + " per step)");
   std::sort(by_time.rbegin(), by_time.rend());
-  std::printf("%s, %d threads: %.1f ms per step unprofiled, %ld target tokens, %.0f tokens/s\n", cell.c_str(),
-              torch::get_num_threads(), seconds * 1000, static_cast<long>(batch.target_tokens),
+  std::printf("%s, %s, %d threads: %.1f ms per step unprofiled, %ld target tokens, %.0f tokens/s\n", cell.c_str(),
+              precision_name(current_precision()), torch::get_num_threads(), seconds * 1000, static_cast<long>(batch.target_tokens),
               static_cast<double>(batch.target_tokens) / seconds);
   for (size_t i = 0; i < std::min(rows, by_time.size()); ++i)
     std::printf("%9.2f ms  %s\n", by_time[i].first, by_time[i].second.c_str());

@@ -16,8 +16,9 @@ from peer_decode import TEST_SRC, last_step, last_step_nmt, onmt_checkpoint, sac
 def race_nmt(a, work):
     """The recipe: preprocess, train (training.max_minutes), average the last 3 checkpoints, evaluate."""
     log = os.path.join(work, "recipe.log")
+    overrides = [arg for setting in a.race_set for arg in ("--set", setting)]
     seconds, _, _ = tools.run_measured(["bash", "scripts/recipe_multi30k.sh", "de", "en", "tok", "--runs", work,
-                                        "--minutes", str(a.race_minutes)], log=log)
+                                        "--minutes", str(a.race_minutes), *overrides], log=log)
     model_dir = os.path.join(work, "multi30k-de-en", "model")
     with open(os.path.join(model_dir, "results.jsonl")) as f:
         own = [json.loads(line) for line in f]
@@ -50,11 +51,14 @@ def race_peer(tool, a, work):
 def race_section(a, record):
     rows = []
     for tool in a.race_tools.split(","):
-        work = os.path.join(tools.WORK, "race", tool)
+        settings = "-".join(a.race_set) if tool == "nmt" else ""  # each variant of nmt's recipe in its own folder
+        work = os.path.join(tools.WORK, "race", tool + (f"-{settings}" if settings else ""))
         os.makedirs(work, exist_ok=True)
         hyp, steps, seconds, which = race_nmt(a, work) if tool == "nmt" else race_peer(tool, a, work)
         r = {"section": "race", "tool": tool, "minutes": a.race_minutes, "steps": steps, "train_seconds": seconds,
              "model": which, **sacrebleu(hyp, ("bleu", "chrf"))}
+        if tool == "nmt" and a.race_set:
+            r["settings"] = a.race_set
         record(r)
         rows.append(r)
     print("\n| tool | steps | BLEU | chrF | decoded with |\n|---|---|---|---|---|")

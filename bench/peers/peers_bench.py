@@ -95,6 +95,8 @@ def main():
     p.add_argument("--decode-train-minutes", type=float, default=10, help="training of each bench model to decode with")
     p.add_argument("--race-minutes", type=float, default=35)
     p.add_argument("--race-tools", default="nmt,onmt,joey")
+    p.add_argument("--race-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override for nmt's recipe in the race (e.g. training.seed=2), repeatable")
     a = p.parse_args()
     a.cells, a.threads = a.cells.split(","), [int(t) for t in a.threads.split(",")]
     a.only = [s for s in a.only.split(",") if s]

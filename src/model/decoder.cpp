@@ -94,14 +94,19 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
   return {hidden, weights};
 }
 
+Readout DecoderImpl::readout(const torch::Tensor& hidden) {
+  return output_ ? Readout{philox_dropout(dropout_, hidden), output_->weight, output_->bias}
+                 : Readout{philox_dropout(dropout_, hidden), embedding_->weight, output_bias_};
+}
+
 torch::Tensor DecoderImpl::project(const torch::Tensor& hidden, const OutputSubset& subset) {
-  const auto dropped = philox_dropout(dropout_, hidden);
   if (subset.defined()) {
+    const auto dropped = philox_dropout(dropout_, hidden);
     const auto logits = subset.int8 ? subset.int8->linear(dropped) : precise::linear(dropped, subset.weight, subset.bias);
     return logits + subset.mask.unsqueeze(1);  // hidden (B, T, H): one mask row per sentence row
   }
-  return output_ ? precise::linear(dropped, output_->weight, output_->bias)
-                 : precise::linear(dropped, embedding_->weight, output_bias_);
+  const auto [features, weight, bias] = readout(hidden);
+  return precise::linear(features, weight, bias);
 }
 
 DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previous_tokens) {
@@ -138,8 +143,9 @@ void DecoderImpl::add_int8_matrices(Int8Weights& weights) const {
     weights.add(embedding_->weight, output_bias_, Int8Input::bounded);
 }
 
-DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths,
-                                   const torch::Tensor& positions) {
+std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::teacher_forced(DecoderState& state, const torch::Tensor& tgt_in,
+                                                                     const torch::Tensor& lengths,
+                                                                     const torch::Tensor& positions) {
   const auto embedded = embed(tgt_in);
   torch::Tensor hidden, weights;
   if (!config_.input_feeding) {
@@ -157,7 +163,17 @@ DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt
     if (!step_weights.empty()) weights = torch::cat(step_weights, 1);
   }
   if (positions.defined()) hidden = hidden.reshape({-1, hidden.size(-1)}).index_select(0, positions);
+  return {hidden, weights};
+}
+
+DecoderOutput DecoderImpl::forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths,
+                                   const torch::Tensor& positions) {
+  const auto [hidden, weights] = teacher_forced(state, tgt_in, lengths, positions);
   return {project(hidden), weights};
+}
+
+Readout DecoderImpl::forward_readout(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& positions) {
+  return readout(std::get<0>(teacher_forced(state, tgt_in, {}, positions)));
 }
 
 }  // namespace nmt

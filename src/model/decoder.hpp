@@ -43,6 +43,13 @@ struct DecoderOutput {
   torch::Tensor attention;  // (B, T, S), or (B, S) from step(); undefined without attention
 };
 
+// The output layer's input rows (dropout applied) and its matrices, for a loss that multiplies
+// them itself (scoring/output_cross_entropy.hpp) and so needs no logits tensor.
+struct Readout {
+  torch::Tensor features;      // (P, H)
+  torch::Tensor weight, bias;  // (V, H), (V)
+};
+
 // Width of the vectors the output layer reads (and input feeding feeds back).
 int64_t attentional_size(const ModelConfig& config);
 
@@ -66,6 +73,8 @@ class DecoderImpl : public torch::nn::Module {
   // layer, the largest product, then skips padding.
   DecoderOutput forward(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& lengths = {},
                         const torch::Tensor& positions = {});
+  // The same pass up to the output layer: what it would multiply at `positions`.
+  Readout forward_readout(DecoderState& state, const torch::Tensor& tgt_in, const torch::Tensor& positions);
   bool input_feeding() const { return config_.input_feeding; }
   torch::nn::Embedding embedding() const { return embedding_; }
 
@@ -75,6 +84,11 @@ class DecoderImpl : public torch::nn::Module {
   // T is 1 with input feeding.
   std::tuple<torch::Tensor, torch::Tensor> attend(DecoderState& state, torch::Tensor input,
                                                   const torch::Tensor& lengths = {});
+  // forward()'s attentional vectors (B, T, H), or (P, H) at `positions`, and attention weights.
+  std::tuple<torch::Tensor, torch::Tensor> teacher_forced(DecoderState& state, const torch::Tensor& tgt_in,
+                                                          const torch::Tensor& lengths, const torch::Tensor& positions);
+  // The output layer's input and matrices for `hidden`, dropout applied.
+  Readout readout(const torch::Tensor& hidden);
   // Output-layer logits, with dropout before it; over `subset`'s tokens when it is defined.
   torch::Tensor project(const torch::Tensor& hidden, const OutputSubset& subset = {});
   ModelConfig config_;

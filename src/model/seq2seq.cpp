@@ -50,6 +50,11 @@ torch::Tensor Seq2SeqImpl::forward_targets(const Batch& batch, double teacher_fo
   return decoder_->forward(state, batch.tgt_in, {}, batch.target_positions).logits;
 }
 
+Readout Seq2SeqImpl::forward_target_readout(const Batch& batch) {
+  auto state = start(batch.src, batch.src_len);
+  return decoder_->forward_readout(state, batch.tgt_in, batch.target_positions);
+}
+
 Int8Weights Seq2SeqImpl::int8_weights() const {
   Int8Weights weights;
   encoder_->add_int8_matrices(weights);

@@ -22,6 +22,8 @@ class Seq2SeqImpl : public torch::nn::Module {
   // The same logits at batch.target_positions only, (target_tokens, V): teacher-forced, the output
   // layer skips padding.
   torch::Tensor forward_targets(const Batch& batch, double teacher_forcing = 1.0);
+  // Teacher-forced, up to the output layer: what it would multiply at batch.target_positions.
+  Readout forward_target_readout(const Batch& batch);
   Decoder decoder() const { return decoder_; }
   // The matrices of the encoder's and the decoder's products, quantized for int8 decoding (the
   // bridge runs once a sentence and stays fp32).

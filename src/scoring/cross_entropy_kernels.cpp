@@ -2,10 +2,28 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "runtime/vector_clones.hpp"
 
 namespace nmt {
+namespace {
+
+inline float widen(uint16_t bits) {
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, sizeof value);
+  return value;
+}
+
+// Round to nearest even, as LibTorch converts; finite values only (this file assumes no NaN).
+inline uint16_t narrow(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+}  // namespace
 
 // log p[j] = x[j] - (max + log sum), and the sum is at least 1 (the maximum's term), so no row
 // underflows to log 0.
@@ -54,6 +72,62 @@ NMT_VECTOR_CLONES void cross_entropy_backward(int64_t first, int64_t last, int64
     const float factor = scale * inv_sum[row], offset = scale * uniform;
     for (int64_t j = 0; j < vocab; ++j) g[j] = e[j] * factor - offset;
     g[target] -= scale * (1.0f - smoothing);
+  }
+}
+
+NMT_VECTOR_CLONES void cross_entropy_forward_bf16(int64_t first, int64_t last, int64_t vocab,
+                                                  const uint16_t* __restrict product, const float* __restrict bias,
+                                                  const int64_t* __restrict targets, int64_t pad, float smoothing,
+                                                  float* __restrict top, float* __restrict inv_sum,
+                                                  float* __restrict loss) {
+  for (int64_t row = first; row < last; ++row) {
+    const uint16_t* x = product + row * vocab;
+    float row_top = widen(x[0]) + bias[0], total = 0.0f;
+    for (int64_t j = 0; j < vocab; ++j) {
+      const float logit = widen(x[j]) + bias[j];
+      row_top = std::max(row_top, logit);
+      total += logit;
+    }
+    float sum = 0.0f;
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(widen(x[j]) + bias[j] - row_top);
+    top[row] = row_top;
+    inv_sum[row] = 1.0f / sum;
+    const int64_t target = targets[row];
+    if (target == pad) {
+      loss[row] = 0.0f;
+      continue;
+    }
+    const float log_normalizer = row_top + std::log(sum);
+    loss[row] = -(1.0f - smoothing) * (widen(x[target]) + bias[target] - log_normalizer) -
+                smoothing * (total / static_cast<float>(vocab) - log_normalizer);
+  }
+}
+
+NMT_VECTOR_CLONES void cross_entropy_backward_bf16(int64_t first, int64_t last, int64_t vocab,
+                                                   const uint16_t* __restrict product, const float* __restrict bias,
+                                                   const float* __restrict top, const float* __restrict inv_sum,
+                                                   const int64_t* __restrict targets, int64_t pad, float smoothing,
+                                                   float scale, uint16_t* __restrict grad,
+                                                   float* __restrict bias_grad) {
+  const float uniform = smoothing / static_cast<float>(vocab);
+  for (int64_t row = first; row < last; ++row) {
+    uint16_t* g = grad + row * vocab;
+    const int64_t target = targets[row];
+    if (target == pad) {
+      std::fill(g, g + vocab, uint16_t{0});
+      continue;
+    }
+    const uint16_t* x = product + row * vocab;
+    const float factor = scale * inv_sum[row], offset = scale * uniform, row_top = top[row];
+    const float target_grad = std::exp(widen(x[target]) + bias[target] - row_top) * factor - offset -
+                              scale * (1.0f - smoothing);
+    for (int64_t j = 0; j < vocab; ++j) {
+      const float value = std::exp(widen(x[j]) + bias[j] - row_top) * factor - offset;
+      g[j] = narrow(value);
+      bias_grad[j] += value;
+    }
+    g[target] = narrow(target_grad);
+    bias_grad[target] -= scale * (1.0f - smoothing);
   }
 }
 

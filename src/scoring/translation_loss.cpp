@@ -4,13 +4,16 @@
 
 #include "data/batch.hpp"
 #include "scoring/evaluation_scope.hpp"
+#include "scoring/output_cross_entropy.hpp"
 
 namespace nmt {
 
 torch::Tensor translation_loss_sum(Seq2Seq& model, const Batch& batch, double teacher_forcing,
                                    double label_smoothing) {
   const auto targets = batch.tgt_out.t().reshape({-1}).index_select(0, batch.target_positions);
-  return cross_entropy_sum(model->forward_targets(batch, teacher_forcing), targets, label_smoothing);
+  if (teacher_forcing < 1.0)
+    return cross_entropy_sum(model->forward_targets(batch, teacher_forcing), targets, label_smoothing);
+  return output_cross_entropy_sum(model->forward_target_readout(batch), targets, label_smoothing);
 }
 
 LossTotal corpus_loss(Seq2Seq& model, const ParallelCorpus& corpus, int64_t batch_size, const torch::Device& device) {
