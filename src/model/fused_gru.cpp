@@ -36,6 +36,19 @@ ForwardResult gru_forward(const Tensor& x, const StepSchedule& schedule, const T
   const Tensor w_hh_t = int8_hh ? Tensor() : precise::operand(w.w_hh).t();  // converted once for all steps
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *h_prev = r.h_prev.data_ptr<float>(),
         *hidden_new = r.hidden_new.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
+  if (current_precision() == Precision::bf16 && !int8_hh) {
+    const Tensor h16 = r.h.to(torch::kBFloat16);  // the state as the next product's operand, kept by the kernel
+    for (const PackedStep& step : packed_steps(schedule)) {
+      const Tensor recurrent = torch::mm(h16.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H) bf16, no bias
+      const Bf16StepForward bf16{bf16_data(recurrent), w.b_hh.data_ptr<float>(), bf16_data(h16)};
+      const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
+      at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
+        gru_step_forward_bf16(first, last, hidden, gates + gate, bf16, h, h_prev + state, hidden_new + state,
+                              out + state);
+      });
+    }
+    return r;
+  }
   for (const PackedStep& step : packed_steps(schedule)) {
     const Tensor rows = r.h.narrow(0, 0, step.rows);
     const Tensor recurrent = int8_hh ? int8_hh->linear(rows) : precise::addmm(w.b_hh, rows, w_hh_t);  // (rows, 3H)
@@ -72,25 +85,34 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     Tensor dh_state = dense_state_gradient(grads[1], h0);
     const Tensor w_hh_operand = precise::operand(w_hh);
     Tensor d_input_gates = torch::empty_like(gates), d_hidden_gates = torch::empty_like(gates);
+    // In bf16 the kernels also write the gradients that go through W_hh as its operand.
+    const bool bf16 = current_precision() == Precision::bf16;
+    const Tensor d_hidden16 = bf16 ? torch::empty(gates.sizes(), gates.options().dtype(torch::kBFloat16)) : Tensor();
+    const Tensor d_hidden_operand = bf16 ? d_hidden16 : d_hidden_gates;
     Tensor carry = torch::empty(h0.sizes(), h0.options());
     const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
                 *h_prev_data = h_prevs.data_ptr<float>(), *hidden_new_data = hidden_new.data_ptr<float>();
     float *dx = d_input_gates.data_ptr<float>(), *dhg = d_hidden_gates.data_ptr<float>(),
           *carry_data = carry.data_ptr<float>();
+    uint16_t* dhg16 = bf16 ? bf16_data(d_hidden16) : nullptr;
     for_each_step_backward(schedule, dh_state, grads[0], [&](int64_t offset, int64_t rows) {
       const int64_t gate = offset * 3 * hidden, state = offset * hidden;
       at::parallel_for(0, rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
-        gru_step_backward(first, last, hidden, dh, gate_data + gate, h_prev_data + state, hidden_new_data + state,
-                          dx + gate, dhg + gate, carry_data);
+        if (bf16)
+          gru_step_backward_bf16(first, last, hidden, dh, gate_data + gate, h_prev_data + state,
+                                 hidden_new_data + state, dx + gate, dhg + gate, dhg16 + gate, carry_data);
+        else
+          gru_step_backward(first, last, hidden, dh, gate_data + gate, h_prev_data + state, hidden_new_data + state,
+                            dx + gate, dhg + gate, carry_data);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_gates.narrow(0, offset, rows), w_hh_operand);
+      precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_operand.narrow(0, offset, rows), w_hh_operand);
     });
     const Tensor d_inputs = precise::operand(d_input_gates);
     return {precise::mm(d_inputs, w_ih),
             dh_state,
             precise::mm(d_inputs.t(), x),
-            precise::mm(precise::operand(d_hidden_gates).t(), h_prevs),
+            precise::mm(precise::operand(d_hidden_operand).t(), h_prevs),
             d_input_gates.sum(0),
             d_hidden_gates.sum(0),
             Tensor()};

@@ -42,6 +42,19 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *c = r.c.data_ptr<float>(),
         *h_prev = r.h_prev.data_ptr<float>(), *c_prev = r.c_prev.data_ptr<float>(), *cells = r.cells.data_ptr<float>(),
         *tanh_c = r.tanh_c.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
+  if (current_precision() == Precision::bf16 && !int8_hh) {
+    const Tensor h16 = r.h.to(torch::kBFloat16);  // the state as the next product's operand, kept by the kernel
+    for (const PackedStep& step : packed_steps(schedule)) {
+      const Tensor recurrent = torch::mm(h16.narrow(0, 0, step.rows), w_hh_t);  // (rows, 4H) bf16
+      const Bf16StepForward bf16{bf16_data(recurrent), nullptr, bf16_data(h16)};
+      const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
+      at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
+        lstm_step_forward_bf16(first, last, hidden, gates + gate, bf16, h, c, h_prev + state, c_prev + state,
+                               cells + state, tanh_c + state, out + state);
+      });
+    }
+    return r;
+  }
   for (const PackedStep& step : packed_steps(schedule)) {
     Tensor step_gates = r.gates.narrow(0, step.offset, step.rows);
     if (int8_hh)
@@ -80,20 +93,28 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     const Tensor w_hh_operand = precise::operand(w_hh);
     Tensor dh_state = dense_state_gradient(grads[1], h0), dc_state = dense_state_gradient(grads[2], h0);
     Tensor d_gates = torch::empty_like(gates);  // pre-activation gate gradients
+    // In bf16 the kernel also writes them as the operand of the products that follow.
+    const bool bf16 = current_precision() == Precision::bf16;
+    const Tensor d_gates16 = bf16 ? torch::empty(gates.sizes(), gates.options().dtype(torch::kBFloat16)) : Tensor();
     const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
                 *tanh_c_data = tanh_c.data_ptr<float>(), *c_prev_data = c_prevs.data_ptr<float>();
     float *dc = dc_state.data_ptr<float>(), *dg = d_gates.data_ptr<float>();
+    uint16_t* dg16 = bf16 ? bf16_data(d_gates16) : nullptr;
     for_each_step_backward(schedule, dh_state, grads[0], [&](int64_t offset, int64_t rows) {
       const int64_t gate = offset * 4 * hidden, state = offset * hidden;
       at::parallel_for(0, rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
-        lstm_step_backward(first, last, hidden, dh, dc, gate_data + gate, tanh_c_data + state, c_prev_data + state,
-                           dg + gate);
+        if (bf16)
+          lstm_step_backward_bf16(first, last, hidden, dh, dc, gate_data + gate, tanh_c_data + state,
+                                  c_prev_data + state, dg + gate, dg16 + gate);
+        else
+          lstm_step_backward(first, last, hidden, dh, dc, gate_data + gate, tanh_c_data + state, c_prev_data + state,
+                             dg + gate);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      precise::mm_out(previous, d_gates.narrow(0, offset, rows), w_hh_operand);
+      precise::mm_out(previous, (bf16 ? d_gates16 : d_gates).narrow(0, offset, rows), w_hh_operand);
     });
     const Tensor d_bias = d_gates.sum(0);
-    const Tensor d_gates_operand = precise::operand(d_gates);
+    const Tensor d_gates_operand = bf16 ? d_gates16 : precise::operand(d_gates);
     return {precise::mm(d_gates_operand, w_ih),
             dh_state,
             dc_state,

@@ -2,28 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
+#include "runtime/bf16_bits.hpp"
 #include "runtime/vector_clones.hpp"
 
 namespace nmt {
-namespace {
-
-inline float widen(uint16_t bits) {
-  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, sizeof value);
-  return value;
-}
-
-// Round to nearest even, as LibTorch converts; finite values only (this file assumes no NaN).
-inline uint16_t narrow(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}
-
-}  // namespace
 
 // log p[j] = x[j] - (max + log sum), and the sum is at least 1 (the maximum's term), so no row
 // underflows to log 0.
@@ -82,14 +65,14 @@ NMT_VECTOR_CLONES void cross_entropy_forward_bf16(int64_t first, int64_t last, i
                                                   float* __restrict loss) {
   for (int64_t row = first; row < last; ++row) {
     const uint16_t* x = product + row * vocab;
-    float row_top = widen(x[0]) + bias[0], total = 0.0f;
+    float row_top = widen_bf16(x[0]) + bias[0], total = 0.0f;
     for (int64_t j = 0; j < vocab; ++j) {
-      const float logit = widen(x[j]) + bias[j];
+      const float logit = widen_bf16(x[j]) + bias[j];
       row_top = std::max(row_top, logit);
       total += logit;
     }
     float sum = 0.0f;
-    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(widen(x[j]) + bias[j] - row_top);
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(widen_bf16(x[j]) + bias[j] - row_top);
     top[row] = row_top;
     inv_sum[row] = 1.0f / sum;
     const int64_t target = targets[row];
@@ -98,7 +81,7 @@ NMT_VECTOR_CLONES void cross_entropy_forward_bf16(int64_t first, int64_t last, i
       continue;
     }
     const float log_normalizer = row_top + std::log(sum);
-    loss[row] = -(1.0f - smoothing) * (widen(x[target]) + bias[target] - log_normalizer) -
+    loss[row] = -(1.0f - smoothing) * (widen_bf16(x[target]) + bias[target] - log_normalizer) -
                 smoothing * (total / static_cast<float>(vocab) - log_normalizer);
   }
 }
@@ -119,14 +102,14 @@ NMT_VECTOR_CLONES void cross_entropy_backward_bf16(int64_t first, int64_t last, 
     }
     const uint16_t* x = product + row * vocab;
     const float factor = scale * inv_sum[row], offset = scale * uniform, row_top = top[row];
-    const float target_grad = std::exp(widen(x[target]) + bias[target] - row_top) * factor - offset -
+    const float target_grad = std::exp(widen_bf16(x[target]) + bias[target] - row_top) * factor - offset -
                               scale * (1.0f - smoothing);
     for (int64_t j = 0; j < vocab; ++j) {
-      const float value = std::exp(widen(x[j]) + bias[j] - row_top) * factor - offset;
-      g[j] = narrow(value);
+      const float value = std::exp(widen_bf16(x[j]) + bias[j] - row_top) * factor - offset;
+      g[j] = narrow_to_bf16(value);
       bias_grad[j] += value;
     }
-    g[target] = narrow(target_grad);
+    g[target] = narrow_to_bf16(target_grad);
     bias_grad[target] -= scale * (1.0f - smoothing);
   }
 }
