@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "model/fused_recurrent.hpp"
+#include "model/precision.hpp"
 #include "model/recurrent_kernels.hpp"
 
 using namespace nmt;

@@ -95,8 +95,8 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
 }
 
 Readout DecoderImpl::readout(const torch::Tensor& hidden) {
-  return output_ ? Readout{philox_dropout(dropout_, hidden), output_->weight, output_->bias}
-                 : Readout{philox_dropout(dropout_, hidden), embedding_->weight, output_bias_};
+  const auto features = philox_dropout(dropout_, hidden);
+  return output_ ? Readout{features, output_->weight, output_->bias} : Readout{features, embedding_->weight, output_bias_};
 }
 
 torch::Tensor DecoderImpl::project(const torch::Tensor& hidden, const OutputSubset& subset) {

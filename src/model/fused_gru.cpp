@@ -36,24 +36,23 @@ ForwardResult gru_forward(const Tensor& x, const StepSchedule& schedule, const T
   const Tensor w_hh_t = int8_hh ? Tensor() : precise::operand(w.w_hh).t();  // converted once for all steps
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *h_prev = r.h_prev.data_ptr<float>(),
         *hidden_new = r.hidden_new.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
-  if (current_precision() == Precision::bf16 && !int8_hh) {
-    const Tensor h16 = r.h.to(torch::kBFloat16);  // the state as the next product's operand, kept by the kernel
-    for (const PackedStep& step : packed_steps(schedule)) {
+  // In bf16 the kernel adds b_hh to the bf16 product and keeps the state's bf16 copy for the next one.
+  const bool bf16 = current_precision() == Precision::bf16 && !int8_hh;
+  const Tensor h16 = bf16 ? r.h.to(torch::kBFloat16) : Tensor();
+  for (const PackedStep& step : packed_steps(schedule)) {
+    const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
+    if (bf16) {
       const Tensor recurrent = torch::mm(h16.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H) bf16, no bias
-      const Bf16StepForward bf16{bf16_data(recurrent), w.b_hh.data_ptr<float>(), bf16_data(h16)};
-      const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
+      const Bf16StepForward step16{bf16_data(recurrent), w.b_hh.data_ptr<float>(), bf16_data(h16)};
       at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
-        gru_step_forward_bf16(first, last, hidden, gates + gate, bf16, h, h_prev + state, hidden_new + state,
+        gru_step_forward_bf16(first, last, hidden, gates + gate, step16, h, h_prev + state, hidden_new + state,
                               out + state);
       });
+      continue;
     }
-    return r;
-  }
-  for (const PackedStep& step : packed_steps(schedule)) {
     const Tensor rows = r.h.narrow(0, 0, step.rows);
     const Tensor recurrent = int8_hh ? int8_hh->linear(rows) : precise::addmm(w.b_hh, rows, w_hh_t);  // (rows, 3H)
     const float* recurrent_data = recurrent.data_ptr<float>();
-    const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
     at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
       gru_step_forward(first, last, hidden, gates + gate, recurrent_data, h, h_prev + state, hidden_new + state,
                        out + state);

@@ -42,26 +42,25 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *c = r.c.data_ptr<float>(),
         *h_prev = r.h_prev.data_ptr<float>(), *c_prev = r.c_prev.data_ptr<float>(), *cells = r.cells.data_ptr<float>(),
         *tanh_c = r.tanh_c.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
-  if (current_precision() == Precision::bf16 && !int8_hh) {
-    const Tensor h16 = r.h.to(torch::kBFloat16);  // the state as the next product's operand, kept by the kernel
-    for (const PackedStep& step : packed_steps(schedule)) {
+  // In bf16 the kernel adds the bf16 product to the gates and keeps the state's bf16 copy for the next one.
+  const bool bf16 = current_precision() == Precision::bf16 && !int8_hh;
+  const Tensor h16 = bf16 ? r.h.to(torch::kBFloat16) : Tensor();
+  for (const PackedStep& step : packed_steps(schedule)) {
+    const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
+    if (bf16) {
       const Tensor recurrent = torch::mm(h16.narrow(0, 0, step.rows), w_hh_t);  // (rows, 4H) bf16
-      const Bf16StepForward bf16{bf16_data(recurrent), nullptr, bf16_data(h16)};
-      const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
+      const Bf16StepForward step16{bf16_data(recurrent), nullptr, bf16_data(h16)};
       at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
-        lstm_step_forward_bf16(first, last, hidden, gates + gate, bf16, h, c, h_prev + state, c_prev + state,
+        lstm_step_forward_bf16(first, last, hidden, gates + gate, step16, h, c, h_prev + state, c_prev + state,
                                cells + state, tanh_c + state, out + state);
       });
+      continue;
     }
-    return r;
-  }
-  for (const PackedStep& step : packed_steps(schedule)) {
     Tensor step_gates = r.gates.narrow(0, step.offset, step.rows);
     if (int8_hh)
       step_gates.add_(int8_hh->linear(r.h.narrow(0, 0, step.rows)));
     else
       precise::add_mm_(step_gates, r.h.narrow(0, 0, step.rows), w_hh_t);
-    const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
     at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
       lstm_step_forward(first, last, hidden, gates + gate, h, c, h_prev + state, c_prev + state, cells + state,
                         tanh_c + state, out + state);
@@ -99,6 +98,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
                 *tanh_c_data = tanh_c.data_ptr<float>(), *c_prev_data = c_prevs.data_ptr<float>();
     float *dc = dc_state.data_ptr<float>(), *dg = d_gates.data_ptr<float>();
+    const Tensor d_gates_multiplied = bf16 ? d_gates16 : d_gates;  // the operand of the products below
     uint16_t* dg16 = bf16 ? bf16_data(d_gates16) : nullptr;
     for_each_step_backward(schedule, dh_state, grads[0], [&](int64_t offset, int64_t rows) {
       const int64_t gate = offset * 4 * hidden, state = offset * hidden;
@@ -111,10 +111,10 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
                              dg + gate);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      precise::mm_out(previous, (bf16 ? d_gates16 : d_gates).narrow(0, offset, rows), w_hh_operand);
+      precise::mm_out(previous, d_gates_multiplied.narrow(0, offset, rows), w_hh_operand);
     });
     const Tensor d_bias = d_gates.sum(0);
-    const Tensor d_gates_operand = bf16 ? d_gates16 : precise::operand(d_gates);
+    const Tensor d_gates_operand = precise::operand(d_gates_multiplied);
     return {precise::mm(d_gates_operand, w_ih),
             dh_state,
             dc_state,

@@ -50,9 +50,6 @@ inline torch::Tensor dense_state_gradient(const torch::Tensor& grad, const torch
   return grad.defined() ? grad.clone(torch::MemoryFormat::Contiguous) : torch::zeros(state.sizes(), state.options());
 }
 
-// A bf16 tensor's elements as the raw bits the step kernels read and write.
-inline uint16_t* bf16_data(const torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
-
 // Rows per parallel task of a step's elementwise pass: enough work per task to pay for the hand-off.
 inline int64_t rows_per_task(int64_t hidden) { return std::max<int64_t>(1, 16384 / hidden); }
 

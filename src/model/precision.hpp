@@ -7,6 +7,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <string>
 
 namespace nmt {
@@ -32,6 +33,9 @@ bool cpu_has_vnni();
 Precision resolve_precision(const std::string& setting, const torch::Device& device, const std::string& key);
 
 Precision current_precision();
+
+// A bf16 tensor's elements as the raw bits kernels read and write (runtime/bf16_bits.hpp).
+inline uint16_t* bf16_data(const torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
 
 // Sets this thread's precision for its lifetime and restores the previous one after.
 class PrecisionScope {

@@ -58,8 +58,7 @@ class CpuCrossEntropySum : public torch::autograd::Function<CpuCrossEntropySum> 
   static Tensor forward(AutogradContext* ctx, const Tensor& logits_in, const Tensor& targets_in, double smoothing) {
     const Tensor logits = logits_in.contiguous(), targets = targets_in.contiguous();
     const int64_t rows = logits.size(0), vocab = logits.size(1);
-    TORCH_CHECK(rows == 0 || (targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < vocab),
-                "cross_entropy_sum: a target is outside the vocabulary of ", vocab);
+    check_targets_in_vocabulary(targets, vocab, "cross_entropy_sum");
     Tensor exp_shifted = torch::empty_like(logits), inv_sum = torch::empty({rows}, logits.options());
     std::vector<float> row_loss(static_cast<size_t>(rows));
     at::parallel_for(0, rows, kGrain, [&](int64_t first, int64_t last) {
@@ -90,6 +89,11 @@ class CpuCrossEntropySum : public torch::autograd::Function<CpuCrossEntropySum> 
 };
 
 }  // namespace
+
+void check_targets_in_vocabulary(const torch::Tensor& targets, int64_t vocab, const char* loss) {
+  TORCH_CHECK(targets.numel() == 0 || (targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < vocab),
+              loss, ": a target is outside the vocabulary of ", vocab);
+}
 
 torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing) {
   if (logits.device().is_cpu() && logits.scalar_type() == torch::kFloat && cpu_fast_paths_enabled())

@@ -12,4 +12,7 @@ namespace nmt {
 // logits (N, V) float, targets (N) int64.
 torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, double label_smoothing = 0.0);
 
+// Throws (c10::Error, naming `loss`) unless every target id is in [0, vocab): the row kernels index by it.
+void check_targets_in_vocabulary(const torch::Tensor& targets, int64_t vocab, const char* loss);
+
 }  // namespace nmt

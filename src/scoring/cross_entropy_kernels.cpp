@@ -7,6 +7,15 @@
 #include "runtime/vector_clones.hpp"
 
 namespace nmt {
+namespace {
+
+// (1 - smoothing) * -log p[target] + smoothing * mean over the vocabulary of -log p, from the
+// target's logit, the row's mean logit and log sum exp.
+inline float row_loss(float target_logit, float mean_logit, float log_normalizer, float smoothing) {
+  return -(1.0f - smoothing) * (target_logit - log_normalizer) - smoothing * (mean_logit - log_normalizer);
+}
+
+}  // namespace
 
 // log p[j] = x[j] - (max + log sum), and the sum is at least 1 (the maximum's term), so no row
 // underflows to log 0.
@@ -34,8 +43,7 @@ NMT_VECTOR_CLONES void cross_entropy_forward(int64_t first, int64_t last, int64_
       continue;
     }
     const float log_normalizer = top + std::log(sum);
-    loss[row] = -(1.0f - smoothing) * (x[target] - log_normalizer) -
-                smoothing * (total / static_cast<float>(vocab) - log_normalizer);
+    loss[row] = row_loss(x[target], total / static_cast<float>(vocab), log_normalizer, smoothing);
   }
 }
 
@@ -81,8 +89,8 @@ NMT_VECTOR_CLONES void cross_entropy_forward_bf16(int64_t first, int64_t last, i
       continue;
     }
     const float log_normalizer = row_top + std::log(sum);
-    loss[row] = -(1.0f - smoothing) * (widen_bf16(x[target]) + bias[target] - log_normalizer) -
-                smoothing * (total / static_cast<float>(vocab) - log_normalizer);
+    loss[row] = row_loss(widen_bf16(x[target]) + bias[target], total / static_cast<float>(vocab), log_normalizer,
+                         smoothing);
   }
 }
 

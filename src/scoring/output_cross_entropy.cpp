@@ -17,8 +17,6 @@ using torch::autograd::variable_list;
 
 constexpr int64_t kRowsPerTask = 16;
 
-const uint16_t* bf16_bits(const Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
-
 class Bf16OutputCrossEntropy : public torch::autograd::Function<Bf16OutputCrossEntropy> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& features, const Tensor& weight, const Tensor& bias,
@@ -27,12 +25,11 @@ class Bf16OutputCrossEntropy : public torch::autograd::Function<Bf16OutputCrossE
     const Tensor product = torch::mm(x, w.t()).contiguous();  // (N, V) bf16, accumulated in fp32 by oneDNN
     const Tensor targets = targets_in.contiguous(), bias_row = bias.contiguous();
     const int64_t rows = product.size(0), vocab = product.size(1);
-    TORCH_CHECK(rows == 0 || (targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < vocab),
-                "output_cross_entropy_sum: a target is outside the vocabulary of ", vocab);
+    check_targets_in_vocabulary(targets, vocab, "output_cross_entropy_sum");
     Tensor top = torch::empty({rows}, bias.options()), inv_sum = torch::empty({rows}, bias.options());
     std::vector<float> row_loss(static_cast<size_t>(rows));
     at::parallel_for(0, rows, kRowsPerTask, [&](int64_t first, int64_t last) {
-      cross_entropy_forward_bf16(first, last, vocab, bf16_bits(product), bias_row.data_ptr<float>(),
+      cross_entropy_forward_bf16(first, last, vocab, bf16_data(product), bias_row.data_ptr<float>(),
                                  targets.data_ptr<int64_t>(), kPad, static_cast<float>(smoothing),
                                  top.data_ptr<float>(), inv_sum.data_ptr<float>(), row_loss.data());
     });
@@ -54,12 +51,12 @@ class Bf16OutputCrossEntropy : public torch::autograd::Function<Bf16OutputCrossE
     Tensor grad = torch::empty_like(product);
     // One bias-gradient row per task, added up in task order: the same sum on any thread count.
     Tensor bias_partials = torch::zeros({std::max<int64_t>(tasks, 1), vocab}, bias.options());
-    auto* grad_bits = reinterpret_cast<uint16_t*>(grad.data_ptr<at::BFloat16>());
+    uint16_t* grad_bits = bf16_data(grad);
     float* partials = bias_partials.data_ptr<float>();
     at::parallel_for(0, tasks, 1, [&](int64_t first_task, int64_t last_task) {
       for (int64_t task = first_task; task < last_task; ++task) {
         const int64_t first = task * kRowsPerTask, last = std::min(rows, first + kRowsPerTask);
-        cross_entropy_backward_bf16(first, last, vocab, bf16_bits(product), bias.data_ptr<float>(),
+        cross_entropy_backward_bf16(first, last, vocab, bf16_data(product), bias.data_ptr<float>(),
                                     top.data_ptr<float>(), inv_sum.data_ptr<float>(), targets.data_ptr<int64_t>(),
                                     kPad, smoothing, scale, grad_bits, partials + task * vocab);
       }
