@@ -17,6 +17,7 @@ packages=(
   libtorch-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libsentencepiece-dev sentencepiece zlib1g-dev libicu-dev libzip-dev libcpp-httplib-dev
   libgloo-dev   # c10d/Gloo headers: data-parallel training
+  libdnnl-dev   # oneDNN: int8 decoding's onednn-direct engine
   python3-torch # torchrun (a test runs nmt under it) and the PyTorch reference of bench/
   libgtest-dev libgmock-dev
   wrk chromium chromium-driver python3-selenium   # nmt serve: load figures and the browser test

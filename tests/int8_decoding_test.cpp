@@ -81,13 +81,14 @@ TEST(Int8, ProductsMatchFp32OnRandomAndTrainedWeightsAndEachRowIsIndependentOfIt
 }
 
 TEST(Int8, GreedyTranslationsAgreeWithFp32AndBatchesDoNotChangeThem) {
-  // A model that translates the toy task well (BLEU about 89 on its test set), in about 12 s.
+  // A model that translates the toy task well, in about 20 s. At 600 steps its greedy choices sat so
+  // near ties that every int8 engine agreed with fp32 on 95.0% or less (2026-12-06); at 900, on 98%.
   Config config = test::tiny_training_config(test::scratch_dir("int8-decode"));
   config.model.emb_size = 64;
   config.model.enc_hidden = 64;
   config.model.dec_hidden = 128;
-  config.training.max_steps = 600;
-  config.training.valid_every = 600;
+  config.training.max_steps = 900;
+  config.training.valid_every = 900;
   preprocess(config, false);
   ASSERT_EQ(train(config, {}), 0);
   TrainedModel fp32_model = load_trained_model(config.training.dir, "", torch::kCPU);

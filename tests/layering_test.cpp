@@ -16,7 +16,7 @@ namespace {
 
 // Higher includes lower; folders of one rank do not include each other.
 const std::map<std::string, int> kRank = {
-    {"config", 0}, {"runtime", 0}, {"spm_shim", 0}, {"distributed", 1}, {"text", 1},  {"data", 2},   {"eval", 2},  {"report", 2},
+    {"config", 0}, {"runtime", 0}, {"spm_shim", 0}, {"onednn_shim", 0}, {"distributed", 1}, {"text", 1},  {"data", 2},   {"eval", 2},  {"report", 2},
     {"model", 3},  {"bundle", 4},  {"scoring", 5},  {"search", 5}, {"train", 6}, {"serve", 6}, {"cli", 7}, {"", 8}};
 
 struct Include {

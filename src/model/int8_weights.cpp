@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "model/precision.hpp"
+#include "onednn_shim/int8_matmul.hpp"
 
 namespace nmt {
 namespace {
@@ -48,12 +49,13 @@ c10::intrusive_ptr<LinearPackedParamsBase> prepack(const at::Tensor& quantized_w
 
 std::vector<std::string> int8_engines() {
   std::vector<std::string> available;
+  if (onednn_int8_available()) available.emplace_back("onednn-direct");
   for (const auto engine : at::globalContext().supportedQEngines()) {
     const std::string name = lowercase(c10::toString(engine));
     if (name != "noqengine") available.push_back(name);
   }
   std::vector<std::string> ordered;
-  for (const char* name : {"fbgemm", "x86", "onednn", "qnnpack"})
+  for (const char* name : {"onednn-direct", "fbgemm", "x86", "onednn", "qnnpack"})
     if (std::find(available.begin(), available.end(), name) != available.end()) ordered.emplace_back(name);
   return ordered;
 }
@@ -64,17 +66,19 @@ std::string int8_engine() {
   for (const auto& name : engines) names += (names.empty() ? "" : ", ") + name;
   if (const char* chosen = std::getenv("NMT_INT8_ENGINE"); chosen && *chosen) {
     if (std::find(engines.begin(), engines.end(), chosen) == engines.end())
-      throw std::invalid_argument("NMT_INT8_ENGINE=" + std::string(chosen) + ": this LibTorch's int8 engines are " +
+      throw std::invalid_argument("NMT_INT8_ENGINE=" + std::string(chosen) + ": this nmt's int8 engines are " +
                                   (names.empty() ? "none" : names));
     return chosen;
   }
-  if (engines.empty()) throw std::runtime_error("int8 decoding: this LibTorch was built without quantized engines");
+  if (engines.empty())
+    throw std::runtime_error("int8 decoding: no int8 engine (this LibTorch has no quantized engines, nmt was built without oneDNN)");
   return engines.front();
 }
 
 Int8Matrix::Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, const std::string& engine,
                        Int8Input input)
-    : input_(input), reduce_range_((engine == "fbgemm" || engine == "x86") && !cpu_has_vnni()),
+    : input_(input),
+      reduce_range_((engine == "fbgemm" || engine == "x86" || engine == "onednn-direct") && !cpu_has_vnni()),
       out_features_(weight.size(0)) {
   if (weight.dim() != 2 || !weight.device().is_cpu() || weight.scalar_type() != torch::kFloat)
     throw std::invalid_argument("int8: a weight must be a 2-d fp32 CPU matrix");
@@ -85,8 +89,17 @@ Int8Matrix::Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, c
   const auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
   const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
   const auto quantized = at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8);
-  packed_ = prepack(quantized, engine);
-  if (bias.defined()) bias_ = bias.detach().contiguous();
+  if (bias.defined()) bias_ = bias.detach().to(torch::kFloat).contiguous();
+  if (engine == "onednn-direct") {
+    // The activations' levels divide out with the weights' scales, once per column.
+    const auto column_scales = (scales / activation_levels()).to(torch::kFloat).contiguous();
+    const auto values = quantized.int_repr().contiguous();
+    direct_ = std::make_shared<const OnednnInt8Matmul>(values.data_ptr<int8_t>(), column_scales.data_ptr<float>(),
+                                                       bias_.defined() ? bias_.data_ptr<float>() : nullptr,
+                                                       w.size(0), w.size(1));
+  } else {
+    packed_ = prepack(quantized, engine);
+  }
   span_row_ = torch::zeros({1, w.size(1)});
   span_row_[0][0] = 1.0;
   span_row_[0][1] = -1.0;
@@ -95,7 +108,29 @@ Int8Matrix::Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, c
 }
 
 torch::Tensor Int8Matrix::linear(const torch::Tensor& x) const {
-  const auto rows = x.reshape({-1, x.size(-1)});
+  const auto rows = x.reshape({-1, x.size(-1)}).to(torch::kFloat).contiguous();
+  auto product = direct_ ? linear_direct(rows) : linear_libtorch(rows);
+  auto sizes = x.sizes().vec();
+  sizes.back() = out_features_;
+  return product.view(sizes);
+}
+
+torch::Tensor Int8Matrix::linear_direct(const torch::Tensor& rows) const {
+  // oneDNN runs on the OpenMP threads LibTorch sizes, which OpenMP counts per calling thread.
+  thread_local const bool threads_sized = (at::init_num_threads(), true);
+  (void)threads_sized;
+  const int64_t n = rows.size(0);
+  const auto quantized = torch::empty(rows.sizes(), torch::kChar);
+  torch::Tensor row_scales;
+  if (input_ == Int8Input::any) row_scales = torch::empty({n});
+  float* scales = row_scales.defined() ? row_scales.data_ptr<float>() : nullptr;
+  quantize_rows(rows.data_ptr<float>(), n, rows.size(1), activation_levels(), quantized.data_ptr<int8_t>(), scales);
+  auto product = torch::empty({n, out_features_});
+  direct_->multiply(quantized.data_ptr<int8_t>(), n, scales, product.data_ptr<float>());
+  return product;
+}
+
+torch::Tensor Int8Matrix::linear_libtorch(const torch::Tensor& rows) const {
   const int64_t n = rows.size(0);
   // apply_dynamic quantizes its whole input with one scale and zero point, from the input's range.
   // With a row that spans exactly [-1, 1] and rows within it, every call's input has that range:
@@ -117,9 +152,7 @@ torch::Tensor Int8Matrix::linear(const torch::Tensor& x) const {
     product = bias_.defined() ? torch::addcmul(bias_, product, scale) : product.mul(scale);
   else if (bias_.defined())
     product.add_(bias_);
-  auto sizes = x.sizes().vec();
-  sizes.back() = out_features_;
-  return product.view(sizes);
+  return product;
 }
 
 void Int8Weights::add(const torch::Tensor& weight, const torch::Tensor& bias, Int8Input input) {

@@ -1,9 +1,10 @@
 // Int8 copies of a model's matrices for decoding, and the thread scope that makes its products use them.
 // Each row of a weight is quantized to int8 with its own scale (symmetric, zero point 0), once and
-// deterministically, and prepacked for LibTorch's quantized dynamic linear, which quantizes the fp32
-// activations per call, multiplies in int8 with exact int32 accumulation and returns fp32. The
-// activations' quantization never depends on the other rows of a call, so a sentence's products
-// never depend on its batch. Training never sees any of it: checkpoints and parameters stay fp32.
+// deterministically, and prepacked for an int8 engine: oneDNN called directly (onednn-direct), or
+// LibTorch's quantized dynamic linear on one of its engines. Each quantizes the fp32 activations per
+// call, multiplies in int8 with exact int32 accumulation and returns fp32. The activations'
+// quantization never depends on the other rows of a call, so a sentence's products never depend on
+// its batch. Training never sees any of it: checkpoints and parameters stay fp32.
 #pragma once
 #include <ATen/native/quantized/PackedParams.h>
 #include <torch/torch.h>
@@ -15,10 +16,13 @@
 
 namespace nmt {
 
-// The int8 engines this LibTorch has, in nmt's order of preference: fbgemm, x86, onednn, qnnpack.
+class OnednnInt8Matmul;
+
+// The int8 engines this nmt has, in its order of preference: onednn-direct (where nmt was built with
+// oneDNN), then LibTorch's fbgemm, x86, onednn, qnnpack.
 std::vector<std::string> int8_engines();
 // NMT_INT8_ENGINE if set (it must be one of int8_engines()), else the first of them; throws when
-// this LibTorch has no quantized engine.
+// there is none.
 std::string int8_engine();
 
 // What a product's input rows are known to hold. Within [-1, 1] (tanh outputs, recurrent states and
@@ -35,12 +39,18 @@ class Int8Matrix {
   int64_t bytes() const { return bytes_; }
 
  private:
-  c10::intrusive_ptr<LinearPackedParamsBase> packed_;
+  float activation_levels() const { return reduce_range_ ? 63.0f : 127.0f; }
+  torch::Tensor linear_direct(const torch::Tensor& rows) const;
+  torch::Tensor linear_libtorch(const torch::Tensor& rows) const;
+  std::shared_ptr<const OnednnInt8Matmul> direct_;   // onednn-direct, or
+  c10::intrusive_ptr<LinearPackedParamsBase> packed_;  // one of LibTorch's engines
   // Added after the product: onednn's fused bias rounds differently for a row alone than in a batch.
   torch::Tensor bias_;
   torch::Tensor span_row_;  // (1, in): +1 and -1, the fixed range every call's input spans
   Int8Input input_;
-  bool reduce_range_;  // activations in 7 bits: fbgemm and x86 on a CPU without VNNI (cpu_has_vnni)
+  // Activations in 7 bits on a CPU without VNNI (cpu_has_vnni), where int8 kernels can saturate:
+  // fbgemm, x86 and onednn-direct.
+  bool reduce_range_;
   int64_t out_features_, bytes_;
 };
 

@@ -1,0 +1,152 @@
+// oneDNN int8 matmul kernels made once per shape; the scales and the bias applied after them.
+#include "onednn_shim/int8_matmul.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#ifdef NMT_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <array>
+#include <map>
+#include <mutex>
+#endif
+
+namespace nmt {
+
+#ifdef NMT_WITH_ONEDNN
+
+namespace {
+
+using dnnl::memory;
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// The int32 product of (rows, in) int8 rows with a (in, out) int8 matrix, and the layout it reads
+// the matrix in; one per shape for the whole process (shortlists make new matrices of seen shapes).
+struct Kernel {
+  dnnl::matmul primitive;
+  memory::desc weights;
+};
+
+const Kernel& kernel(int64_t rows, int64_t in, int64_t out) {
+  static std::mutex mutex;
+  static std::map<std::array<int64_t, 3>, Kernel> kernels;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const std::array<int64_t, 3> shape{rows, in, out};
+  if (const auto found = kernels.find(shape); found != kernels.end()) return found->second;
+  const memory::desc src({rows, in}, memory::data_type::s8, memory::format_tag::ab);
+  const memory::desc any_weights({in, out}, memory::data_type::s8, memory::format_tag::any);
+  const memory::desc dst({rows, out}, memory::data_type::s32, memory::format_tag::ab);
+  const dnnl::matmul::primitive_desc description(dnnl::matmul::desc(src, any_weights, dst), cpu_engine());
+  return kernels.emplace(shape, Kernel{dnnl::matmul(description), description.weights_desc()}).first->second;
+}
+
+}  // namespace
+
+bool onednn_int8_available() { return true; }
+
+struct OnednnInt8Matmul::State {
+  int64_t out, in;
+  std::vector<int8_t> weight;  // (out, in) row-major: a (in, out) matrix in oneDNN's `ba` order
+  std::vector<float> scales, bias;
+  std::mutex mutex;
+  // The weights reordered for each layout a kernel asked for: kernels for one row and for many differ.
+  std::vector<memory> layouts;
+
+  memory weights_for(const memory::desc& wanted) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& layout : layouts)
+      if (layout.get_desc() == wanted) return layout;
+    memory plain({{in, out}, memory::data_type::s8, memory::format_tag::ba}, cpu_engine(), weight.data());
+    memory reordered(wanted, cpu_engine());
+    dnnl::stream stream(cpu_engine());
+    dnnl::reorder(plain, reordered).execute(stream, plain, reordered);
+    stream.wait();
+    layouts.push_back(reordered);
+    return layouts.back();
+  }
+};
+
+OnednnInt8Matmul::OnednnInt8Matmul(const int8_t* weight, const float* column_scales, const float* bias, int64_t out,
+                                   int64_t in)
+    : state_(std::make_unique<State>()) {
+  if (out < 1 || in < 1) throw std::invalid_argument("onednn int8: a weight needs at least one row and column");
+  state_->out = out;
+  state_->in = in;
+  state_->weight.assign(weight, weight + out * in);
+  state_->scales.assign(column_scales, column_scales + out);
+  if (bias) state_->bias.assign(bias, bias + out);
+}
+
+void OnednnInt8Matmul::multiply(const int8_t* q, int64_t rows, const float* row_scales, float* result) const {
+  if (rows == 0) return;
+  const int64_t in = state_->in, out = state_->out;
+  const auto& product = kernel(rows, in, out);
+  const memory weights = state_->weights_for(product.weights);
+  thread_local dnnl::stream stream(cpu_engine());
+  // The int32 sums land in `result` itself and become floats there, row by row.
+  memory src({{rows, in}, memory::data_type::s8, memory::format_tag::ab}, cpu_engine(), const_cast<int8_t*>(q));
+  memory dst({{rows, out}, memory::data_type::s32, memory::format_tag::ab}, cpu_engine(), result);
+  product.primitive.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+  stream.wait();
+  const float* scales = state_->scales.data();
+  const float* bias = state_->bias.empty() ? nullptr : state_->bias.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = result + r * out;
+    const float row_scale = row_scales ? row_scales[r] : 1.0f;
+    for (int64_t j = 0; j < out; ++j) {
+      int32_t sum;
+      std::memcpy(&sum, row + j, sizeof sum);  // the int32 in the float's place, read without aliasing it
+      const float value = static_cast<float>(sum) * scales[j] * row_scale;
+      row[j] = bias ? value + bias[j] : value;
+    }
+  }
+}
+
+#else
+
+struct OnednnInt8Matmul::State {};
+
+bool onednn_int8_available() { return false; }
+
+OnednnInt8Matmul::OnednnInt8Matmul(const int8_t*, const float*, const float*, int64_t, int64_t) {
+  throw std::runtime_error("int8 engine onednn-direct: this nmt was built without oneDNN (apt-get install libdnnl-dev)");
+}
+
+void OnednnInt8Matmul::multiply(const int8_t*, int64_t, const float*, float*) const {}
+
+#endif
+
+OnednnInt8Matmul::~OnednnInt8Matmul() = default;
+
+void quantize_rows(const float* x, int64_t rows, int64_t in, float levels, int8_t* q, float* row_scales) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * in;
+    int8_t* quantized = q + r * in;
+    float factor = levels;
+    if (row_scales) {
+      float largest = 0;
+      for (int64_t i = 0; i < in; ++i) largest = std::max(largest, std::fabs(row[i]));
+      row_scales[r] = std::max(largest, std::numeric_limits<float>::min());
+      factor = levels / row_scales[r];
+    }
+    // Adding and taking away 1.5 * 2^23 rounds to the nearest integer (ties to even), as
+    // nearbyint does at these magnitudes, in a loop the compiler vectorizes.
+    constexpr float kRound = 12582912.0f;
+    for (int64_t i = 0; i < in; ++i) {
+      const float v = std::min(std::max(row[i] * factor, -levels), levels);
+      quantized[i] = static_cast<int8_t>(static_cast<int32_t>((v + kRound) - kRound));
+    }
+  }
+}
+
+}  // namespace nmt
