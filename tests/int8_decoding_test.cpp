@@ -64,14 +64,16 @@ TEST(Int8, ProductsMatchFp32OnRandomAndTrainedWeightsAndEachRowIsIndependentOfIt
   const Config config = test::trained_tiny_model(test::scratch_dir("int8-products"), 40, 40);
   TrainedModel model = load_trained_model(config.training.dir, "", torch::kCPU);
   const Int8Weights weights = model.translation_model()->int8_weights();
-  // Encoder and decoder GRU (input and hidden), attention query, combine, output layer.
-  EXPECT_EQ(weights.size(), 2u * 2 + 2 + 1 + 1 + 1);
+  // Encoder (both directions) and decoder GRU (input and hidden), the tanh bridge, attention query,
+  // combine, output layer.
+  EXPECT_EQ(weights.size(), 2u * 2 + 2 + 1 + 1 + 1 + 1);
   EXPECT_GT(weights.bytes(), 0);
   auto parameters = model.module().named_parameters();
-  for (const char* name : {"decoder.combine.weight", "decoder.attention.query_projection.weight",
+  for (const char* name : {"decoder.combine.weight", "decoder.attention.query_projection.weight", "bridge.projection.weight",
                            "decoder.rnn.rnn.weight_hh_l0", "encoder.rnn.rnn.weight_ih_l0_reverse"})
     EXPECT_TRUE(parameters.contains(name)) << name;
   EXPECT_NE(weights.find(parameters["decoder.combine.weight"], parameters["decoder.combine.bias"]), nullptr);
+  EXPECT_NE(weights.find(parameters["bridge.projection.weight"], parameters["bridge.projection.bias"]), nullptr);
   EXPECT_NE(weights.find(parameters["decoder.rnn.rnn.weight_hh_l0"], parameters["decoder.rnn.rnn.bias_hh_l0"]), nullptr);
   // Found with another bias than its own, a matrix refuses rather than add the wrong one.
   EXPECT_THROW(weights.find(parameters["decoder.combine.weight"], {}), std::logic_error);

@@ -36,4 +36,9 @@ RnnState BridgeImpl::forward(const RnnState& encoder_final, int64_t batch_size) 
   return {h, lstm ? torch::zeros_like(h) : torch::Tensor()};
 }
 
+void BridgeImpl::add_int8_matrices(Int8Weights& weights) const {
+  // It reads the encoder's final states, within [-1, 1].
+  if (projection_) weights.add(projection_->weight, projection_->bias, Int8Input::bounded);
+}
+
 }  // namespace nmt

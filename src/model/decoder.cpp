@@ -117,16 +117,25 @@ DecoderOutput DecoderImpl::step(DecoderState& state, const torch::Tensor& previo
 void DecoderImpl::restrict_output(DecoderState& state, const torch::Tensor& ids, const torch::Tensor& allowed) const {
   const auto& weight = output_ ? output_->weight : embedding_->weight;
   const auto& bias = output_ ? output_->bias : output_bias_;
+  const bool int8 = int8_matrix(weight, bias) != nullptr;
   OutputSubset subset;
   subset.ids = ids;
-  subset.weight = weight.index_select(0, ids);
-  subset.bias = bias.index_select(0, ids);
+  auto allowed_columns = allowed;
+  // int8 kernels are made per shape: lists rounded up to whole blocks of columns (padding, allowed
+  // to no row) let sentences with lists of about one length share them.
+  constexpr int64_t kBlock = 64;
+  if (const int64_t extra = (kBlock - ids.size(0) % kBlock) % kBlock; int8 && extra > 0) {
+    subset.ids = torch::cat({ids, torch::full({extra}, kPad, ids.options())});
+    allowed_columns = torch::cat({allowed, torch::zeros({allowed.size(0), extra}, allowed.options())}, 1);
+  }
+  subset.weight = weight.index_select(0, subset.ids);
+  subset.bias = bias.index_select(0, subset.ids);
   // Per-row scales make quantizing the chosen rows the same as choosing quantized rows.
-  if (int8_matrix(weight, bias))
+  if (int8)
     subset.int8 = std::make_shared<const Int8Matrix>(subset.weight, subset.bias, current_int8_weights()->engine(),
                                                      Int8Input::bounded);
-  subset.mask = torch::zeros(allowed.sizes(), subset.weight.options())
-                    .masked_fill_(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  subset.mask = torch::zeros(allowed_columns.sizes(), subset.weight.options())
+                    .masked_fill_(allowed_columns.logical_not(), -std::numeric_limits<float>::infinity());
   state.output = std::move(subset);
 }
 

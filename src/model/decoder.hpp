@@ -63,7 +63,8 @@ class DecoderImpl : public torch::nn::Module {
   DecoderOutput step(DecoderState& state, const torch::Tensor& previous_tokens);
   // Restricts step()'s output layer in `state` to the target tokens `ids` (U, int64), each row
   // further to the tokens `allowed` (B, U, bool) marks for it. In int8 decoding the rows taken
-  // from the output layer are quantized as the whole layer is.
+  // from the output layer are quantized as the whole layer is, and state.output.ids may end in
+  // padding columns that no row allows.
   void restrict_output(DecoderState& state, const torch::Tensor& ids, const torch::Tensor& allowed) const;
   // Adds the matrices of every product a decoding step runs, for int8 decoding.
   void add_int8_matrices(Int8Weights& weights) const;

@@ -87,18 +87,18 @@ Int8Matrix::Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, c
   const auto w = weight.detach().contiguous();
   // A row's largest magnitude maps to 127; an all-zero row keeps a tiny positive scale.
   const auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
-  const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
-  const auto quantized = at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8);
   if (bias.defined()) bias_ = bias.detach().to(torch::kFloat).contiguous();
   if (engine == "onednn-direct") {
-    // The activations' levels divide out with the weights' scales, once per column.
+    // Plain int8 values, without LibTorch's quantized tensors (which 2.x deprecates); the
+    // activations' levels divide out with the weights' scales, once per column.
+    const auto values = (w.to(torch::kDouble) / scales.unsqueeze(1)).round().clamp(-127, 127).to(torch::kChar).contiguous();
     const auto column_scales = (scales / activation_levels()).to(torch::kFloat).contiguous();
-    const auto values = quantized.int_repr().contiguous();
     direct_ = std::make_shared<const OnednnInt8Matmul>(values.data_ptr<int8_t>(), column_scales.data_ptr<float>(),
                                                        bias_.defined() ? bias_.data_ptr<float>() : nullptr,
                                                        w.size(0), w.size(1));
   } else {
-    packed_ = prepack(quantized, engine);
+    const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
+    packed_ = prepack(at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8), engine);
   }
   span_row_ = torch::zeros({1, w.size(1)});
   span_row_[0][0] = 1.0;

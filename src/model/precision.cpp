@@ -59,7 +59,7 @@ Precision resolve_precision(const std::string& setting, const torch::Device& dev
                                 "scaling; use bf16 (" + std::string(cpu_has_native_bf16() ? "native on this CPU" :
                                 "emulated on this CPU, slower than fp32") + ") or fp32");
   if (precision == Precision::int8 && !device.is_cpu())
-    throw std::invalid_argument(key + " int8 runs on the CPU only (LibTorch's quantized kernels); on " +
+    throw std::invalid_argument(key + " int8 runs on the CPU only (its kernels are CPU kernels); on " +
                                 device.str() + " use bf16 or fp16");
   return precision;
 }

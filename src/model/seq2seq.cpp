@@ -58,6 +58,7 @@ Readout Seq2SeqImpl::forward_target_readout(const Batch& batch) {
 Int8Weights Seq2SeqImpl::int8_weights() const {
   Int8Weights weights;
   encoder_->add_int8_matrices(weights);
+  bridge_->add_int8_matrices(weights);
   decoder_->add_int8_matrices(weights);
   return weights;
 }

@@ -25,8 +25,7 @@ class Seq2SeqImpl : public torch::nn::Module {
   // Teacher-forced, up to the output layer: what it would multiply at batch.target_positions.
   Readout forward_target_readout(const Batch& batch);
   Decoder decoder() const { return decoder_; }
-  // The matrices of the encoder's and the decoder's products, quantized for int8 decoding (the
-  // bridge runs once a sentence and stays fp32).
+  // The matrices of the encoder's, the bridge's and the decoder's products, quantized for int8 decoding.
   Int8Weights int8_weights() const;
   const ModelConfig& config() const { return config_; }
 

@@ -103,12 +103,16 @@ void OnednnInt8Matmul::multiply(const int8_t* q, int64_t rows, const float* row_
   for (int64_t r = 0; r < rows; ++r) {
     float* row = result + r * out;
     const float row_scale = row_scales ? row_scales[r] : 1.0f;
-    for (int64_t j = 0; j < out; ++j) {
+    // The int32 in each float's place, read through memcpy rather than an aliasing pointer.
+    const auto value = [&](int64_t j) {
       int32_t sum;
-      std::memcpy(&sum, row + j, sizeof sum);  // the int32 in the float's place, read without aliasing it
-      const float value = static_cast<float>(sum) * scales[j] * row_scale;
-      row[j] = bias ? value + bias[j] : value;
-    }
+      std::memcpy(&sum, row + j, sizeof sum);
+      return static_cast<float>(sum) * scales[j] * row_scale;
+    };
+    if (bias)
+      for (int64_t j = 0; j < out; ++j) row[j] = value(j) + bias[j];
+    else
+      for (int64_t j = 0; j < out; ++j) row[j] = value(j);
   }
 }
 
