@@ -1,6 +1,8 @@
 #include "model/attention.hpp"
 
+#include "model/cpu_fast_paths.hpp"
 #include "model/precision.hpp"
+#include "model/step_attention.hpp"
 
 namespace nmt {
 
@@ -39,6 +41,12 @@ std::tuple<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Ten
     scores = precise::linear(torch::tanh(projected.unsqueeze(2) + keys.unsqueeze(1)), score_->weight).squeeze(-1);
   } else {
     const auto projected = kind_ == "general" ? precise::linear(query, query_projection_->weight) : query;
+    // An int8 decoding step attends row by row: its results then never depend on the batch, which
+    // int8 rounding would otherwise amplify. fp32 decoding keeps LibTorch's products and their bits.
+    if (projected.size(1) == 1 && current_int8_weights() && projected.device().is_cpu() && cpu_fast_paths_enabled()) {
+      auto [context, weights] = step_attention(projected.squeeze(1), keys, memory, mask);
+      return {context.unsqueeze(1), weights.unsqueeze(1)};
+    }
     scores = precise::bmm(projected, keys.transpose(1, 2));
   }
   scores = scores.masked_fill(mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
