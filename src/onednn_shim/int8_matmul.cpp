@@ -32,17 +32,23 @@ const dnnl::engine& cpu_engine() {
 
 // The int32 product of (rows, in) int8 rows with a (in, out) int8 matrix, and the layout it reads
 // the matrix in; one per shape for the whole process (shortlists make new matrices of seen shapes).
+// Handles: a copy shares the kernel.
 struct Kernel {
   dnnl::matmul primitive;
   memory::desc weights;
 };
 
-const Kernel& kernel(int64_t rows, int64_t in, int64_t out) {
+// A server meets ever new shapes (batch rows times list widths): past this many kernels the cache
+// starts over rather than grow without bound.
+constexpr size_t kMaxKernels = 4096;
+
+Kernel kernel(int64_t rows, int64_t in, int64_t out) {
   static std::mutex mutex;
   static std::map<std::array<int64_t, 3>, Kernel> kernels;
   const std::lock_guard<std::mutex> lock(mutex);
   const std::array<int64_t, 3> shape{rows, in, out};
   if (const auto found = kernels.find(shape); found != kernels.end()) return found->second;
+  if (kernels.size() >= kMaxKernels) kernels.clear();
   const memory::desc src({rows, in}, memory::data_type::s8, memory::format_tag::ab);
   const memory::desc any_weights({in, out}, memory::data_type::s8, memory::format_tag::any);
   const memory::desc dst({rows, out}, memory::data_type::s32, memory::format_tag::ab);
@@ -90,7 +96,7 @@ OnednnInt8Matmul::OnednnInt8Matmul(const int8_t* weight, const float* column_sca
 void OnednnInt8Matmul::multiply(const int8_t* q, int64_t rows, const float* row_scales, float* result) const {
   if (rows == 0) return;
   const int64_t in = state_->in, out = state_->out;
-  const auto& product = kernel(rows, in, out);
+  const Kernel product = kernel(rows, in, out);
   const memory weights = state_->weights_for(product.weights);
   thread_local dnnl::stream stream(cpu_engine());
   // The int32 sums land in `result` itself and become floats there, row by row.
