@@ -29,6 +29,10 @@ TEST(OnednnInt8, ActivationsRoundToNearestEvenClampAndScaleByTheirRow) {
   EXPECT_EQ(scales[0], 4.0f);
   EXPECT_EQ(scales[1], std::numeric_limits<float>::min());
   EXPECT_EQ(std::vector<int8_t>(q.begin(), q.begin() + 6), (std::vector<int8_t>{64, -127, 32, 0, 0, 0}));
+  // A NaN activation (a broken model) becomes 0 rather than an undefined conversion.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  quantize_rows(&nan, 1, 1, 127.0f, q.data(), nullptr);
+  EXPECT_EQ(q[0], 0);
 }
 
 TEST(OnednnInt8, SumsAreExactAndEachRowIsIndependentOfItsBatch) {

@@ -147,13 +147,15 @@ void quantize_rows(const float* x, int64_t rows, int64_t in, float levels, int8_
       float largest = 0;
       for (int64_t i = 0; i < in; ++i) largest = std::max(largest, std::fabs(row[i]));
       row_scales[r] = std::max(largest, std::numeric_limits<float>::min());
-      factor = levels / row_scales[r];
+      factor = largest > 0 ? levels / largest : 0.0f;  // an all-zero row stays zero
     }
     // Adding and taking away 1.5 * 2^23 rounds to the nearest integer (ties to even), as
     // nearbyint does at these magnitudes, in a loop the compiler vectorizes.
     constexpr float kRound = 12582912.0f;
     for (int64_t i = 0; i < in; ++i) {
-      const float v = std::min(std::max(row[i] * factor, -levels), levels);
+      const float scaled = row[i] * factor;
+      // NaN (a broken activation) becomes 0 rather than an undefined conversion.
+      const float v = scaled == scaled ? std::min(std::max(scaled, -levels), levels) : 0.0f;
       quantized[i] = static_cast<int8_t>(static_cast<int32_t>((v + kRound) - kRound));
     }
   }
