@@ -36,7 +36,7 @@ TEST(StepAttention, MatchesTheModulesBatchedProductsForDotAndGeneral) {
     const auto projected = std::string(kind) == "general"
                                ? torch::nn::functional::linear(query, attention->named_parameters()["query_projection.weight"])
                                : query;
-    const auto [context, weights] = step_attention(projected.squeeze(1), keys, source.memory, source.mask);
+    const auto [context, weights] = step_attention(projected.squeeze(1), source.memory, source.mask);
     EXPECT_TRUE(torch::allclose(context, expected_context.squeeze(1), 1e-5, 1e-6)) << kind;
     EXPECT_TRUE(torch::allclose(weights, expected_weights.squeeze(1), 1e-5, 1e-6)) << kind;
     EXPECT_TRUE(weights.masked_select(source.mask.logical_not()).eq(0).all().item<bool>()) << kind;
@@ -47,21 +47,21 @@ TEST(StepAttention, ARowGivesTheSameBitsAloneAsInAnyPaddedBatchAndFromATranspose
   torch::manual_seed(6);
   const Source source = padded_source({9, 4, 30, 17, 2, 30, 11}, 30, 96);
   const auto query = torch::tanh(torch::randn({7, 96}));
-  const auto [context, weights] = step_attention(query, source.memory, source.memory, source.mask);
+  const auto [context, weights] = step_attention(query, source.memory, source.mask);
   for (int64_t r = 0; r < 7; ++r) {
     const int64_t length = source.mask[r].sum().item<int64_t>();
     // Alone, padded only to its own length.
     const auto own_memory = source.memory.narrow(0, r, 1).narrow(1, 0, length);
     const auto [alone_context, alone_weights] =
-        step_attention(query.narrow(0, r, 1), own_memory, own_memory, source.mask.narrow(0, r, 1).narrow(1, 0, length));
+        step_attention(query.narrow(0, r, 1), own_memory, source.mask.narrow(0, r, 1).narrow(1, 0, length));
     EXPECT_TRUE(alone_context[0].equal(context[r])) << "row " << r;
     EXPECT_TRUE(alone_weights[0].equal(weights[r].narrow(0, 0, length))) << "row " << r;
   }
   // The encoder's memory often arrives as a (S, B, M) tensor seen as (B, S, M): read in place, the same bits.
   const auto transposed = source.memory.transpose(0, 1).contiguous().transpose(0, 1);
   ASSERT_FALSE(transposed.is_contiguous());
-  const auto [strided_context, strided_weights] = step_attention(query, transposed, transposed, source.mask);
+  const auto [strided_context, strided_weights] = step_attention(query, transposed, source.mask);
   EXPECT_TRUE(strided_context.equal(context));
   EXPECT_TRUE(strided_weights.equal(weights));
-  EXPECT_THROW(step_attention(query, source.memory, source.memory, source.mask.narrow(1, 0, 5)), std::invalid_argument);
+  EXPECT_THROW(step_attention(query, source.memory, source.mask.narrow(1, 0, 5)), std::invalid_argument);
 }

@@ -44,7 +44,7 @@ std::tuple<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Ten
     // An int8 decoding step attends row by row: its results then never depend on the batch, which
     // int8 rounding would otherwise amplify. fp32 decoding keeps LibTorch's products and their bits.
     if (projected.size(1) == 1 && current_int8_weights() && projected.device().is_cpu() && cpu_fast_paths_enabled()) {
-      auto [context, weights] = step_attention(projected.squeeze(1), keys, memory, mask);
+      auto [context, weights] = step_attention(projected.squeeze(1), memory, mask);  // keys are the memory here
       return {context.unsqueeze(1), weights.unsqueeze(1)};
     }
     scores = precise::bmm(projected, keys.transpose(1, 2));

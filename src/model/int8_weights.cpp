@@ -99,10 +99,10 @@ Int8Matrix::Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, c
   } else {
     const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
     packed_ = prepack(at::quantize_per_channel(w, scales, zero_points, 0, at::kQInt8), engine);
+    span_row_ = torch::zeros({1, w.size(1)});
+    span_row_[0][0] = 1.0;
+    span_row_[0][1] = -1.0;
   }
-  span_row_ = torch::zeros({1, w.size(1)});
-  span_row_[0][0] = 1.0;
-  span_row_[0][1] = -1.0;
   bytes_ = w.numel() + w.size(0) * static_cast<int64_t>(sizeof(double) + sizeof(int64_t)) +
            (bias.defined() ? bias.numel() * static_cast<int64_t>(sizeof(float)) : 0);
 }

@@ -46,7 +46,7 @@ class Int8Matrix {
   c10::intrusive_ptr<LinearPackedParamsBase> packed_;  // one of LibTorch's engines
   // Added after the product: onednn's fused bias rounds differently for a row alone than in a batch.
   torch::Tensor bias_;
-  torch::Tensor span_row_;  // (1, in): +1 and -1, the fixed range every call's input spans
+  torch::Tensor span_row_;  // LibTorch's engines: (1, in), +1 and -1, the fixed range every call's input spans
   Int8Input input_;
   // Activations in 7 bits on a CPU without VNNI (cpu_has_vnni), where int8 kernels can saturate:
   // fbgemm, x86 and onednn-direct.

@@ -9,10 +9,10 @@
 
 namespace nmt {
 
-// query (B, M) fp32, keys and memory (B, S, M) fp32 (the same tensor for dot and general
-// attention), mask (B, S) bool, true on real tokens, at least one per row. Returns context (B, M)
-// and weights (B, S), 0 on padding, on the CPU.
-std::tuple<torch::Tensor, torch::Tensor> step_attention(const torch::Tensor& query, const torch::Tensor& keys,
-                                                        const torch::Tensor& memory, const torch::Tensor& mask);
+// query (B, M) fp32, memory (B, S, M) fp32 (the keys as well, as in dot and general attention),
+// mask (B, S) bool, true on real tokens. Returns context (B, M) and weights (B, S), 0 on padding,
+// on the CPU; a row without a real position gets zeros.
+std::tuple<torch::Tensor, torch::Tensor> step_attention(const torch::Tensor& query, const torch::Tensor& memory,
+                                                        const torch::Tensor& mask);
 
 }  // namespace nmt
