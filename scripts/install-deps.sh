@@ -18,6 +18,7 @@ packages=(
   libsentencepiece-dev sentencepiece zlib1g-dev libicu-dev libzip-dev libcpp-httplib-dev
   libgloo-dev   # c10d/Gloo headers: data-parallel training
   libdnnl-dev   # oneDNN: int8 decoding's onednn-direct engine
+  libgoogle-perftools-dev   # tcmalloc, nmt's allocator
   python3-torch # torchrun (a test runs nmt under it) and the PyTorch reference of bench/
   libgtest-dev libgmock-dev
   wrk chromium chromium-driver python3-selenium   # nmt serve: load figures and the browser test

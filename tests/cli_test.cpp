@@ -50,6 +50,14 @@ TEST(Cli, HelpVersionAndUnknownCommand) {
   EXPECT_NE(run_command(nmt_command("frobnicate"), &output), 0);
 }
 
+// The allocator CMake linked into the binary is the one serving its malloc (a link flag that dropped
+// it would leave glibc's in place without a word).
+TEST(Cli, InfoNamesTheAllocatorTheBuildLinked) {
+  std::string output;
+  ASSERT_EQ(run_command(nmt_command("info"), &output), 0) << output;
+  EXPECT_NE(output.find(std::string("allocator:      ") + NMT_ALLOCATOR + "\n"), std::string::npos) << output;
+}
+
 TEST(Cli, ConfigErrorsAreOneParagraphWithExitCode) {
   const std::string dir = nmt::test::scratch_dir("c");
   nmt::test::write_file(dir + "/bad.yaml", "model:\n  cell: gru\n  hidden: 3\n");

@@ -44,7 +44,7 @@ std::string int8_engine_list() {
 }  // namespace
 
 void setup_info(CLI::App& app, GlobalOptions& globals) {
-  auto* command = app.add_subcommand("info", "versions, BLAS and its core, threads, CUDA, and a GEMM speed probe");
+  auto* command = app.add_subcommand("info", "versions, BLAS and its core, threads, allocator, CUDA, and a GEMM speed probe");
   command->callback([&globals] {
     configure_threads(globals.threads);
     const BlasInfo blas = detect_blas();
@@ -54,6 +54,7 @@ void setup_info(CLI::App& app, GlobalOptions& globals) {
               << "BLAS:           " << blas.library << (blas.core.empty() ? "" : " core " + blas.core) << "\n"
               << "BLAS config:    " << blas.config << "\n"
               << "CPU best core:  " << preferred_openblas_core() << "\n"
+              << "allocator:      " << memory_allocator() << "\n"
               << "OMP_WAIT_POLICY " << (std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "(unset)")
               << "\n"
               << "native bf16:    " << (cpu_has_native_bf16() ? "yes (AVX512_BF16 or AMX)" : "no (bf16 is emulated)")

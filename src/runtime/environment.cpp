@@ -67,7 +67,12 @@ void tune_process_environment(char** argv) {
   // execv only returns on failure: carry on with the environment as it was.
 }
 
+std::string memory_allocator() {
+  return find_symbol<void* (*)(size_t)>("tc_malloc") ? "tcmalloc" : "glibc";
+}
+
 bool keep_freed_memory_in_heap() {
+  if (memory_allocator() != "glibc") return false;
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables && std::strstr(tunables, "glibc.malloc.")) return false;
   constexpr int kMiB = 1 << 20;

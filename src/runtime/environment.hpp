@@ -9,10 +9,15 @@ namespace nmt {
 // once with the right core set. NMT_NO_BLAS_FIX=1 turns this off.
 void tune_process_environment(char** argv);
 
+// The allocator that serves this process's malloc: "tcmalloc" where nmt is linked with gperftools'
+// tcmalloc (CMake links it when found, outside sanitizer builds), else "glibc".
+std::string memory_allocator();
+
 // Each training step allocates and frees tensors of a few MiB. glibc maps such blocks afresh and
 // unmaps them on free, so every step paid for page faults and zeroed pages; keeping freed memory
-// in the heap cut the time of de->en training steps to about 0.9x (docs/PERFORMANCE.md). Left alone when
-// GLIBC_TUNABLES sets malloc options. Returns whether it changed the allocator's settings.
+// in the heap cut the time of de->en training steps to about 0.9x (docs/PERFORMANCE.md). Only for
+// glibc's allocator (tcmalloc keeps freed memory itself), and left alone when GLIBC_TUNABLES sets
+// malloc options. Returns whether it changed the allocator's settings.
 bool keep_freed_memory_in_heap();
 
 struct BlasInfo {
