@@ -2,6 +2,9 @@
 // and not on the number of threads, and the mask as the gradient.
 #include <gtest/gtest.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/PhiloxRNGEngine.h>
+
 #include "model/dropout.hpp"
 
 using namespace nmt;
@@ -17,6 +20,32 @@ TEST(Dropout, DropsTheRightShareAndScalesTheRest) {
   EXPECT_TRUE(philox_dropout(input, 0.2, false).is_same(input));
   EXPECT_TRUE(philox_dropout(input, 0.0, true).is_same(input));
   EXPECT_EQ(philox_dropout(input, 1.0, true).abs().sum().item<float>(), 0.0f);
+}
+
+// The mask is ATen's Philox engine drawn in order within each chunk of 4,096 elements (the fast
+// path computes the engine's blocks side by side); a last chunk cut mid-block included.
+TEST(Dropout, MaskIsAtensPhiloxStreamPerChunk) {
+  const int64_t count = 3 * 4096 + 4099;
+  const double p = 0.35;
+  torch::manual_seed(5);
+  uint64_t seed = 0;
+  {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    seed = generator.get<at::CPUGeneratorImpl>()->random64();
+  }
+  torch::manual_seed(5);
+  const auto mask = philox_dropout(torch::ones({count}), p, true);
+  const auto threshold = static_cast<uint64_t>((1.0 - p) * 4294967296.0);
+  const auto scale = static_cast<float>(1.0 / (1.0 - p));
+  const float* values = mask.data_ptr<float>();
+  int64_t differ = 0;
+  for (int64_t chunk = 0; chunk * 4096 < count; ++chunk) {
+    at::Philox4_32 engine(seed, static_cast<uint64_t>(chunk));
+    for (int64_t i = chunk * 4096; i < std::min(count, (chunk + 1) * 4096); ++i)
+      differ += values[i] != (engine() < threshold ? scale : 0.0f);
+  }
+  EXPECT_EQ(differ, 0);
 }
 
 TEST(Dropout, MaskFollowsTheGeneratorNotTheThreads) {
