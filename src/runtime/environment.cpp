@@ -68,7 +68,15 @@ void tune_process_environment(char** argv) {
 }
 
 std::string memory_allocator() {
-  return find_symbol<void* (*)(size_t)>("tc_malloc") ? "tcmalloc" : "glibc";
+  if (find_symbol<void* (*)(size_t)>("tc_malloc")) return "tcmalloc";
+#if defined(__SANITIZE_ADDRESS__)
+  return "AddressSanitizer";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return "AddressSanitizer";
+#endif
+#endif
+  return "glibc";
 }
 
 bool keep_freed_memory_in_heap() {

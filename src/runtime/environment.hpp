@@ -10,7 +10,8 @@ namespace nmt {
 void tune_process_environment(char** argv);
 
 // The allocator that serves this process's malloc: "tcmalloc" where nmt is linked with gperftools'
-// tcmalloc (CMake links it when found, outside sanitizer builds), else "glibc".
+// tcmalloc (CMake links it when found, outside sanitizer builds), "AddressSanitizer" in the
+// sanitizer builds, else "glibc".
 std::string memory_allocator();
 
 // Each training step allocates and frees tensors of a few MiB. glibc maps such blocks afresh and
