@@ -13,7 +13,11 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 // The arrays a kernel reads and writes never overlap. Inlining drops the parameters' __restrict,
 // and GCC then guards the vector loop with overlap checks that sent the LSTM's bf16 backward rows
 // down its scalar copy; this states it for the loop itself.
+#if defined(__clang__)
+#define NMT_NO_ALIASING _Pragma("clang loop vectorize(assume_safety)")
+#else
 #define NMT_NO_ALIASING _Pragma("GCC ivdep")
+#endif
 
 // Each kernel's arithmetic once, instantiated for float steps and for bf16 steps (which read the
 // recurrent product as bf16 and also write the bf16 copies the next products multiply); inlined
