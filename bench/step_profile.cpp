@@ -1,10 +1,9 @@
 // Where a bench-gru/bench-lstm training step spends its time, by LibTorch's profiler: the model,
 // loss, clipping (folded into Adam) and Adam of `nmt train`, on one synthetic batch of bench shapes (64 pairs,
-// sources of 8 to 18 tokens, targets of 9 to 19 plus EOS). Prints the unprofiled step time and the
-// operators and autograd nodes by total time per step; times are inclusive, so nested entries
-// overlap.
+// sources of 8 to 18 tokens, targets of 9 to 19 plus EOS). Prints the unprofiled step time, its
+// forward, backward, clipping and Adam parts, and the operators and autograd nodes by total time per
+// step (inclusive, so nested entries overlap) or with `self` by their time outside their children.
 //   ninja -C build nmt_step_profile && build/nmt_step_profile [gru|lstm] [threads] [rows] [fp32|bf16] [total|self]
-// (self: sorted by time outside the operator's own children)
 #include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/torch.h>
 
