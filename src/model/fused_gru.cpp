@@ -29,7 +29,7 @@ ForwardResult gru_forward(const Tensor& x, const StepSchedule& schedule, const T
   const Int8Matrix* int8_ih = int8_matrix(w.w_ih, w.b_ih);
   const Int8Matrix* int8_hh = int8_matrix(w.w_hh, w.b_hh);
   r.gates = int8_ih ? int8_ih->linear(x) : precise::addmm(w.b_ih, x, w.w_ih.t());
-  r.outputs = torch::empty({x.size(0), hidden}, x.options());
+  r.outputs = torch::empty({x.size(0), hidden}, h0.options());  // x may be a bf16 operand
   r.hidden_new = torch::empty_like(r.outputs);
   r.h_prev = torch::empty_like(r.outputs);
   r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
@@ -66,8 +66,11 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
   static variable_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0, const Tensor& w_ih,
                                const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
                                const StepSchedule& schedule) {
-    auto r = gru_forward(x, schedule, h0, {w_ih, w_hh, b_ih, b_hh});
-    ctx->save_for_backward({x, h0, w_ih, w_hh, r.gates, r.hidden_new, r.h_prev});
+    // The products' operands, converted once for both passes (in fp32, the tensors themselves).
+    const Tensor x_operand = precise::operand(x), w_ih_operand = precise::operand(w_ih);
+    const Tensor w_hh_operand = precise::operand(w_hh);
+    auto r = gru_forward(x_operand, schedule, h0, {w_ih_operand, w_hh_operand, b_ih, b_hh});
+    ctx->save_for_backward({x_operand, h0, w_ih_operand, w_hh_operand, r.gates, r.hidden_new, r.h_prev});
     ctx->saved_data["batch_sizes"] = schedule.batch_sizes;
     ctx->saved_data["reverse"] = schedule.reverse;
     ctx->saved_data["precision"] = static_cast<int64_t>(current_precision());
@@ -76,13 +79,12 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];
+    const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];  // x, W as operands
     const Tensor &gates = saved[4], &hidden_new = saved[5], &h_prevs = saved[6];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
     const PrecisionScope precision(static_cast<Precision>(ctx->saved_data["precision"].toInt()));
     const int64_t hidden = h0.size(1);
     Tensor dh_state = dense_state_gradient(grads[1], h0);
-    const Tensor w_hh_operand = precise::operand(w_hh);
     Tensor d_input_gates = torch::empty_like(gates), d_hidden_gates = torch::empty_like(gates);
     // In bf16 the kernels also write the gradients that go through W_hh as its operand.
     const bool bf16 = current_precision() == Precision::bf16;
@@ -105,7 +107,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
                             dx + gate, dhg + gate, carry_data);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_operand.narrow(0, offset, rows), w_hh_operand);
+      precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_operand.narrow(0, offset, rows), w_hh);
     });
     const Tensor d_inputs = precise::operand(d_input_gates);
     return {precise::mm(d_inputs, w_ih),

@@ -31,7 +31,7 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   const Int8Matrix* int8_ih = int8_matrix(w.w_ih, w.b_ih);
   const Int8Matrix* int8_hh = int8_matrix(w.w_hh, w.b_hh);
   r.gates = int8_ih ? int8_ih->linear(x) : precise::addmm(w.b_ih + w.b_hh, x, w.w_ih.t());
-  r.outputs = torch::empty({x.size(0), hidden}, x.options());
+  r.outputs = torch::empty({x.size(0), hidden}, h0.options());  // x may be a bf16 operand
   r.cells = torch::empty_like(r.outputs);
   r.tanh_c = torch::empty_like(r.outputs);
   r.h_prev = torch::empty_like(r.outputs);
@@ -74,8 +74,11 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
   static variable_list forward(AutogradContext* ctx, const Tensor& x, const Tensor& h0, const Tensor& c0,
                                const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
                                const StepSchedule& schedule) {
-    auto r = lstm_forward(x, schedule, h0, c0, {w_ih, w_hh, b_ih, b_hh});
-    ctx->save_for_backward({x, h0, w_ih, w_hh, r.gates, r.tanh_c, r.h_prev, r.c_prev});
+    // The products' operands, converted once for both passes (in fp32, the tensors themselves).
+    const Tensor x_operand = precise::operand(x), w_ih_operand = precise::operand(w_ih);
+    const Tensor w_hh_operand = precise::operand(w_hh);
+    auto r = lstm_forward(x_operand, schedule, h0, c0, {w_ih_operand, w_hh_operand, b_ih, b_hh});
+    ctx->save_for_backward({x_operand, h0, w_ih_operand, w_hh_operand, r.gates, r.tanh_c, r.h_prev, r.c_prev});
     ctx->saved_data["batch_sizes"] = schedule.batch_sizes;
     ctx->saved_data["reverse"] = schedule.reverse;
     ctx->saved_data["precision"] = static_cast<int64_t>(current_precision());
@@ -84,12 +87,11 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];
+    const Tensor &x = saved[0], &h0 = saved[1], &w_ih = saved[2], &w_hh = saved[3];  // x, W as operands
     const Tensor &gates = saved[4], &tanh_c = saved[5], &h_prevs = saved[6], &c_prevs = saved[7];
     const StepSchedule schedule{ctx->saved_data["batch_sizes"].toIntVector(), ctx->saved_data["reverse"].toBool()};
     const PrecisionScope precision(static_cast<Precision>(ctx->saved_data["precision"].toInt()));
     const int64_t hidden = h0.size(1);
-    const Tensor w_hh_operand = precise::operand(w_hh);
     Tensor dh_state = dense_state_gradient(grads[1], h0), dc_state = dense_state_gradient(grads[2], h0);
     Tensor d_gates = torch::empty_like(gates);  // pre-activation gate gradients
     // In bf16 the kernel also writes them as the operand of the products that follow.
@@ -111,7 +113,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
                              dg + gate);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      precise::mm_out(previous, d_gates_multiplied.narrow(0, offset, rows), w_hh_operand);
+      precise::mm_out(previous, d_gates_multiplied.narrow(0, offset, rows), w_hh);
     });
     const Tensor d_bias = d_gates.sum(0);
     const Tensor d_gates_operand = precise::operand(d_gates_multiplied);

@@ -1,10 +1,13 @@
+// Products in the thread's precision, and what the CPU multiplies natively.
 #include "model/precision.hpp"
 
 #include <cpuid.h>
 
 #include <stdexcept>
 
+#include "model/cpu_fast_paths.hpp"
 #include "model/int8_weights.hpp"
+#include "onednn_shim/bf16_matmul.hpp"
 
 namespace nmt {
 namespace {
@@ -90,10 +93,70 @@ PrecisionScope::PrecisionScope(Precision precision) : previous_(this_thread_prec
 PrecisionScope::~PrecisionScope() { this_thread_precision = previous_; }
 
 namespace precise {
+namespace {
+
+// Whether a bf16 product of `a` and `b` can take oneDNN directly (onednn_shim/bf16_matmul.hpp):
+// fp32 results without bf16 rounding or a conversion pass. Only outside autograd (the fused layers'
+// own passes), since oneDNN records no graph.
+bool direct(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto readable = [](const torch::Tensor& t) {
+    return t.device().is_cpu() && t.dim() == 2 &&
+           (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16);
+  };
+  return this_thread_precision == Precision::bf16 && onednn_bf16_available() && cpu_fast_paths_enabled() &&
+         readable(a) && readable(b) && a.size(1) > 0 && a.size(1) == b.size(0) &&
+         (!torch::GradMode::is_enabled() || (!a.requires_grad() && !b.requires_grad()));
+}
+
+// Whether `out` can take the product of `a` and `b` in place: fp32 rows of its size, each contiguous.
+bool writable(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
+  return out.device().is_cpu() && out.dim() == 2 && out.scalar_type() == torch::kFloat &&
+         out.size(0) == a.size(0) && out.size(1) == b.size(1) && (out.stride(1) == 1 || out.size(1) == 1);
+}
+
+// Whether `bias` can be oneDNN's bias row for a product with `columns` columns.
+bool bias_row(const torch::Tensor& bias, int64_t columns) {
+  return bias.device().is_cpu() && bias.dim() == 1 && bias.size(0) == columns && bias.scalar_type() == torch::kFloat;
+}
+
+// `t`'s bf16 copy (`t` itself when bf16) as a matrix oneDNN reads in place, row- or column-major;
+// any other layout is first made contiguous. `keep` holds the tensor the matrix points into.
+Bf16Matrix bf16_matrix(const torch::Tensor& t, torch::Tensor& keep) {
+  keep = t.to(torch::kBFloat16);
+  const int64_t rows = keep.size(0), columns = keep.size(1);
+  int64_t row_stride = keep.stride(0), column_stride = keep.stride(1);
+  if (rows == 1) row_stride = column_stride == 1 ? columns : 1;  // one row or column reads the same
+  if (columns == 1) column_stride = row_stride == 1 ? rows : 1;  // elements at any stride across it
+  if (!((column_stride == 1 && row_stride >= columns) || (row_stride == 1 && column_stride >= rows))) {
+    keep = keep.contiguous();
+    row_stride = columns;
+    column_stride = 1;
+  }
+  return {bf16_data(keep), rows, columns, row_stride, column_stride};
+}
+
+// out = a @ b (+ bias) (+ out when accumulate), summed in fp32 by oneDNN.
+void direct_product(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b,
+                    const torch::Tensor& bias, bool accumulate) {
+  torch::Tensor a16, b16;
+  const Bf16Matrix left = bf16_matrix(a, a16), right = bf16_matrix(b, b16);
+  const torch::Tensor bias_values = bias.defined() ? bias.contiguous() : torch::Tensor();
+  bf16_matmul(left, right, out.data_ptr<float>(), out.size(0) == 1 ? out.size(1) : out.stride(0),
+              bias_values.defined() ? bias_values.data_ptr<float>() : nullptr, accumulate, torch::get_num_threads());
+}
+
+torch::Tensor direct_product(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias = {}) {
+  torch::Tensor out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(torch::kFloat));
+  direct_product(out, a, b, bias, false);
+  return out;
+}
+
+}  // namespace
 
 torch::Tensor operand(const torch::Tensor& t) { return narrowed() ? t.to(product_type(this_thread_precision)) : t; }
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
+  if (direct(a, b)) return direct_product(a, b);
   return narrowed() ? as_float(torch::mm(operand(a), operand(b))) : torch::mm(a, b);
 }
 
@@ -102,28 +165,38 @@ torch::Tensor bmm(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a, const torch::Tensor& b) {
+  if (direct(a, b) && bias_row(bias, b.size(1)) && !(torch::GradMode::is_enabled() && bias.requires_grad()))
+    return direct_product(a, b, bias);
   return narrowed() ? torch::add(bias, torch::mm(operand(a), operand(b))) : torch::addmm(bias, a, b);
 }
 
 void add_mm_(torch::Tensor& self, const torch::Tensor& a, const torch::Tensor& b) {
-  if (narrowed())
+  if (direct(a, b) && writable(self, a, b))
+    direct_product(self, a, b, {}, true);
+  else if (narrowed())
     self.add_(torch::mm(operand(a), operand(b)));
   else
     self.addmm_(a, b);
 }
 
 void mm_out(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
-  if (narrowed())
+  if (direct(a, b) && writable(out, a, b))
+    direct_product(out, a, b, {}, false);
+  else if (narrowed())
     out.copy_(torch::mm(operand(a), operand(b)));
   else
     torch::mm_out(out, a, b);
 }
 
 void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tensor& a, const torch::Tensor& b) {
-  if (narrowed())
+  if (direct(a, b) && writable(out, a, b)) {
+    out.copy_(input);
+    direct_product(out, a, b, {}, true);
+  } else if (narrowed()) {
     torch::add_out(out, input, torch::mm(operand(a), operand(b)));
-  else
+  } else {
     torch::addmm_out(out, input, a, b);
+  }
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {

@@ -49,7 +49,10 @@ class PrecisionScope {
   Precision previous_;
 };
 
-// The products in the current precision; autograd flows through them.
+// The products in the current precision; autograd flows through them. In bf16 on the CPU, outside
+// autograd (the fused layers' own passes), mm, addmm, add_mm_, mm_out and addmm_out take oneDNN
+// directly where nmt was built with it: the sums of the bf16 products come back in fp32, not
+// rounded to bf16 as LibTorch's bf16 products are.
 namespace precise {
 // `t` as an operand of a product: its bf16 (fp16) copy in bf16 (fp16), `t` itself in fp32. Products accept
 // converted operands, so a weight used in many products is converted once.

@@ -10,11 +10,10 @@
 #include <vector>
 
 #ifdef NMT_WITH_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <array>
-#include <map>
 #include <mutex>
+
+#include "onednn_shim/onednn_engine.hpp"
 #endif
 
 namespace nmt {
@@ -25,11 +24,6 @@ namespace {
 
 using dnnl::memory;
 
-const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
 // The int32 product of (rows, in) int8 rows with a (in, out) int8 matrix, and the layout it reads
 // the matrix in; one per shape for the whole process (shortlists make new matrices of seen shapes).
 // Handles: a copy shares the kernel.
@@ -38,22 +32,15 @@ struct Kernel {
   memory::desc weights;
 };
 
-// A server meets ever new shapes (batch rows times list widths): past this many kernels the cache
-// starts over rather than grow without bound.
-constexpr size_t kMaxKernels = 4096;
-
 Kernel kernel(int64_t rows, int64_t in, int64_t out) {
-  static std::mutex mutex;
-  static std::map<std::array<int64_t, 3>, Kernel> kernels;
-  const std::lock_guard<std::mutex> lock(mutex);
-  const std::array<int64_t, 3> shape{rows, in, out};
-  if (const auto found = kernels.find(shape); found != kernels.end()) return found->second;
-  if (kernels.size() >= kMaxKernels) kernels.clear();
-  const memory::desc src({rows, in}, memory::data_type::s8, memory::format_tag::ab);
-  const memory::desc any_weights({in, out}, memory::data_type::s8, memory::format_tag::any);
-  const memory::desc dst({rows, out}, memory::data_type::s32, memory::format_tag::ab);
-  const dnnl::matmul::primitive_desc description(dnnl::matmul::desc(src, any_weights, dst), cpu_engine());
-  return kernels.emplace(shape, Kernel{dnnl::matmul(description), description.weights_desc()}).first->second;
+  static OnednnKernelCache<std::array<int64_t, 3>, Kernel> kernels;
+  return kernels.get({rows, in, out}, [&] {
+    const memory::desc src({rows, in}, memory::data_type::s8, memory::format_tag::ab);
+    const memory::desc any_weights({in, out}, memory::data_type::s8, memory::format_tag::any);
+    const memory::desc dst({rows, out}, memory::data_type::s32, memory::format_tag::ab);
+    const dnnl::matmul::primitive_desc description(dnnl::matmul::desc(src, any_weights, dst), onednn_cpu_engine());
+    return Kernel{dnnl::matmul(description), description.weights_desc()};
+  });
 }
 
 }  // namespace
@@ -72,9 +59,9 @@ struct OnednnInt8Matmul::State {
     const std::lock_guard<std::mutex> lock(mutex);
     for (const auto& layout : layouts)
       if (layout.get_desc() == wanted) return layout;
-    memory plain({{in, out}, memory::data_type::s8, memory::format_tag::ba}, cpu_engine(), weight.data());
-    memory reordered(wanted, cpu_engine());
-    dnnl::stream stream(cpu_engine());
+    memory plain({{in, out}, memory::data_type::s8, memory::format_tag::ba}, onednn_cpu_engine(), weight.data());
+    memory reordered(wanted, onednn_cpu_engine());
+    dnnl::stream stream(onednn_cpu_engine());
     dnnl::reorder(plain, reordered).execute(stream, plain, reordered);
     stream.wait();
     layouts.push_back(reordered);
@@ -98,10 +85,10 @@ void OnednnInt8Matmul::multiply(const int8_t* q, int64_t rows, const float* row_
   const int64_t in = state_->in, out = state_->out;
   const Kernel product = kernel(rows, in, out);
   const memory weights = state_->weights_for(product.weights);
-  thread_local dnnl::stream stream(cpu_engine());
+  thread_local dnnl::stream stream(onednn_cpu_engine());
   // The int32 sums land in `result` itself and become floats there, row by row.
-  memory src({{rows, in}, memory::data_type::s8, memory::format_tag::ab}, cpu_engine(), const_cast<int8_t*>(q));
-  memory dst({{rows, out}, memory::data_type::s32, memory::format_tag::ab}, cpu_engine(), result);
+  memory src({{rows, in}, memory::data_type::s8, memory::format_tag::ab}, onednn_cpu_engine(), const_cast<int8_t*>(q));
+  memory dst({{rows, out}, memory::data_type::s32, memory::format_tag::ab}, onednn_cpu_engine(), result);
   product.primitive.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
   stream.wait();
   const float* scales = state_->scales.data();

@@ -1,0 +1,81 @@
+// oneDNN bf16 matmul kernels with fp32 results, made once per shape, layout and thread count.
+#include "onednn_shim/bf16_matmul.hpp"
+
+#include <array>
+#include <stdexcept>
+
+#include "onednn_shim/onednn_engine.hpp"  // empty without oneDNN
+
+namespace nmt {
+
+#ifdef NMT_WITH_ONEDNN
+
+namespace {
+
+using Layout = dnnl::memory::desc;
+
+Layout bf16_layout(const Bf16Matrix& m) {
+  return Layout({m.rows, m.columns}, dnnl::memory::data_type::bf16, {m.row_stride, m.column_stride});
+}
+
+Layout fp32_rows(int64_t rows, int64_t columns, int64_t row_stride) {
+  return Layout({rows, columns}, dnnl::memory::data_type::f32, {row_stride, 1});
+}
+
+using KernelKey = std::array<int64_t, 11>;
+
+dnnl::matmul kernel(const Bf16Matrix& a, const Bf16Matrix& b, int64_t ldc, bool bias, bool accumulate, int threads) {
+  static OnednnKernelCache<KernelKey, dnnl::matmul> kernels;
+  const KernelKey key{a.rows,          a.columns, b.columns, a.row_stride, a.column_stride, b.row_stride,
+                      b.column_stride, ldc,       bias,      accumulate,   threads};
+  return kernels.get(key, [&] {
+    const Layout dst = fp32_rows(a.rows, b.columns, ldc);
+    dnnl::primitive_attr attributes;
+    if (accumulate) {
+      dnnl::post_ops sum;
+      sum.append_sum(1.0f);
+      attributes.set_post_ops(sum);
+    }
+    const Layout left = bf16_layout(a), right = bf16_layout(b);
+    const auto description = bias ? dnnl::matmul::desc(left, right, fp32_rows(1, b.columns, b.columns), dst)
+                                  : dnnl::matmul::desc(left, right, dst);
+    return dnnl::matmul(dnnl::matmul::primitive_desc(description, attributes, onednn_cpu_engine()));
+  });
+}
+
+}  // namespace
+
+bool onednn_bf16_available() { return true; }
+
+void bf16_matmul(const Bf16Matrix& a, const Bf16Matrix& b, float* c, int64_t ldc, const float* bias, bool accumulate,
+                 int threads) {
+  if (a.columns != b.rows || a.columns < 1)
+    throw std::invalid_argument("bf16_matmul: the inner sizes differ or are empty");
+  if (a.rows == 0 || b.columns == 0) return;
+  const dnnl::matmul product = kernel(a, b, ldc, bias != nullptr, accumulate, threads);
+  thread_local dnnl::stream stream(onednn_cpu_engine());
+  const dnnl::engine& engine = onednn_cpu_engine();
+  dnnl::memory src(bf16_layout(a), engine, const_cast<uint16_t*>(a.data));
+  dnnl::memory weights(bf16_layout(b), engine, const_cast<uint16_t*>(b.data));
+  dnnl::memory dst(fp32_rows(a.rows, b.columns, ldc), engine, c);
+  if (bias) {
+    dnnl::memory bias_row(fp32_rows(1, b.columns, b.columns), engine, const_cast<float*>(bias));
+    product.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias_row},
+                             {DNNL_ARG_DST, dst}});
+  } else {
+    product.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+  }
+  stream.wait();
+}
+
+#else
+
+bool onednn_bf16_available() { return false; }
+
+void bf16_matmul(const Bf16Matrix&, const Bf16Matrix&, float*, int64_t, const float*, bool, int) {
+  throw std::runtime_error("bf16 products through oneDNN: this nmt was built without it (apt-get install libdnnl-dev)");
+}
+
+#endif
+
+}  // namespace nmt
