@@ -100,6 +100,22 @@ TEST(Bf16Products, OutsideAutogradTheyAreFp32SumsOfRoundedOperandsInEveryLayout)
   expect_fp32_sums(out, carry + expected(a, b));
   // The same call gives the same bits.
   EXPECT_TRUE(torch::equal(precise::mm(a_columns, b), precise::mm(a_columns, b)));
+  // Past 128 rows the products take kernels whose sizes are given at run time.
+  for (const int64_t tall : {129, 300}) {
+    SCOPED_TRACE(std::to_string(tall) + " rows");
+    const auto long_a = torch::randn({tall, 64}), long_a_columns = torch::randn({64, tall}).t();
+    expect_fp32_sums(precise::mm(long_a, b), expected(long_a, b));
+    expect_fp32_sums(precise::mm(long_a_columns, b_columns), expected(long_a_columns, b_columns));
+    expect_fp32_sums(precise::addmm(bias, long_a, b_columns), bias + expected(long_a, b_columns));
+    const auto long_state = torch::randn({tall + 5, 29});
+    auto long_sum = long_state.clone();
+    auto long_rows = long_sum.narrow(0, 0, tall);
+    precise::add_mm_(long_rows, long_a_columns, b);
+    expect_fp32_sums(long_rows, long_state.narrow(0, 0, tall) + expected(long_a_columns, b));
+    EXPECT_TRUE(torch::equal(long_sum.narrow(0, tall, 5), long_state.narrow(0, tall, 5)));
+    // A weight gradient's shape: the inner size is the row count.
+    expect_fp32_sums(precise::mm(long_a.t(), long_a_columns), expected(long_a.t(), long_a_columns));
+  }
 }
 
 TEST(Bf16Products, UnderAutogradTheyKeepLibTorchsProductsAndTheirGradients) {

@@ -2,7 +2,7 @@
 // kept apart from LibTorch as int8_matmul is. LibTorch's bf16 products round their results to bf16,
 // which then costs a conversion pass back to fp32 (and an add for a bias or an accumulation); here
 // oneDNN sums in fp32 and writes, adds the bias to or accumulates into the fp32 result itself, with
-// a kernel made once per shape rather than looked up per call.
+// kernels made once rather than looked up per call.
 #pragma once
 #include <cstdint>
 
@@ -20,7 +20,7 @@ struct Bf16Matrix {
 
 // c (a.rows x b.columns, row-major with row stride ldc) = a @ b, plus bias[j] on every row when bias
 // is not null, plus c's own values when accumulate. a.columns == b.rows >= 1. `threads` is the
-// thread count the caller runs at: a kernel is made for it, so a product's bits depend only on its
+// thread count the caller runs at: kernels are made for it, so a product's bits depend only on its
 // shapes, layouts and thread count. Throws std::runtime_error where this nmt was built without oneDNN.
 void bf16_matmul(const Bf16Matrix& a, const Bf16Matrix& b, float* c, int64_t ldc, const float* bias, bool accumulate,
                  int threads);
