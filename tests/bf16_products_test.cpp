@@ -30,13 +30,9 @@ void expect_fp32_sums(const torch::Tensor& actual, const torch::Tensor& expected
 }  // namespace
 
 TEST(Bf16Products, TheShimSumsTheProductsOfBf16ValuesInFp32) {
-  const std::vector<uint16_t> a(6), b(6);
-  float c[4];
-  if (!onednn_bf16_available()) {
-    EXPECT_THROW(bf16_matmul({a.data(), 2, 3, 3, 1}, {b.data(), 3, 2, 2, 1}, c, 2, nullptr, false, 1),
-                 std::runtime_error);
-    GTEST_SKIP() << "built without oneDNN: precise:: keeps LibTorch's products (checked below)";
-  }
+  if (!onednn_bf16_available())
+    GTEST_SKIP() << "built without oneDNN, or oneDNN's bf16 products fail in this process: precise:: keeps "
+                    "LibTorch's products (checked below)";
   // Values exact in bf16 and sums exact in fp32, so the results are known to the bit.
   std::mt19937 random(3);
   std::uniform_int_distribution<int> small(-8, 8);

@@ -8,7 +8,8 @@
 
 namespace nmt {
 
-// Whether this nmt was built with oneDNN (libdnnl-dev), so bf16_matmul works.
+// Whether this nmt was built with oneDNN (libdnnl-dev) and oneDNN runs these products in this
+// process (checked once), so bf16_matmul works.
 bool onednn_bf16_available();
 
 // A bf16 matrix in memory (raw bits): element (i, j) at data[i * row_stride + j * column_stride],
