@@ -24,7 +24,7 @@ Layout fp32_rows(int64_t rows, int64_t columns, int64_t row_stride) {
 }
 
 // Products of at most this many rows (a recurrent step's, a decoding step's) get a kernel made for
-// their exact shape (brgemm: 13-15% faster there); larger ones, whose sizes change with every batch,
+// their exact shape (brgemm: 11-14% faster there); larger ones, whose sizes change with every batch,
 // share one kernel per layout with all sizes given at run time (gemm:jit: as fast there; a kernel
 // per batch shape added 70 MB to the peak RSS of 60 bench-lstm steps).
 constexpr int64_t kMaxExactRows = 128;
