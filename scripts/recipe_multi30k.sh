@@ -11,7 +11,7 @@
 #     --nproc N      train data-parallel on N processes (nmt train --nproc-per-node N)
 #     --quick        a few hundred pairs and a few steps, to check the recipe end to end
 #     --set KEY=VALUE  override a config key in every command (e.g. training.seed=2), repeatable
-# Steps: get data, preprocess, train, average the last 3 checkpoints, evaluate greedy and beam.
+# Steps: get data, preprocess, train, average the 3 best checkpoints by validation, evaluate greedy and beam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { sed -n '2,13p' "$0"; exit 2; }
@@ -72,7 +72,7 @@ if [ -n "$minutes" ]; then sets+=(--set training.max_minutes="$minutes"); fi
 start=$(date +%s)
 $nmt train --config "$config" "${sets[@]}" --overwrite ${launch[@]+"${launch[@]}"}
 train_seconds=$(( $(date +%s) - start ))
-$nmt average --model "$model_dir" --last 3 --output "$model_dir/checkpoints/averaged.pt"
+$nmt average --model "$model_dir" --best --last 3 --output "$model_dir/checkpoints/averaged.pt"
 
 results="$model_dir/results.jsonl"
 : > "$results"
