@@ -2,7 +2,9 @@
 
 Each tool first trains its bench-gru model for the same wall time (--decode-train-minutes); then, at 2 threads,
 each translates the 1,000 test sentences greedily and with beam 5, at its default batch and at batch 1. The time is
-the whole command (start-up and model loading included); BLEU (sacreBLEU --tokenize none) guards the output.
+the whole command (start-up and model loading included); BLEU (sacreBLEU --tokenize none) guards the output. nmt
+decodes twice: in fp32 over the whole vocabulary, and at its fastest CPU setting, int8 weights with the lexical
+shortlist (`nmt shortlist` builds it from the training data after training; building it is not timed).
 """
 import glob
 import json
@@ -13,7 +15,9 @@ import peer_tools as tools
 
 TEST_SRC = os.path.join(tools.DATA, "test.de")
 TEST_REF = os.path.join(tools.DATA, "test.en")
-DEFAULT_BATCH = {"nmt": 64, "onmt": 30, "joey": 64}  # decoding.batch_size; onmt_translate -batch_size; testing.batch_size
+DEFAULT_BATCH = {"nmt": 64, "nmt-int8-shortlist": 64, "onmt": 30, "joey": 64}  # decoding.batch_size; onmt_translate
+# -batch_size; testing.batch_size
+TOOLS = ("nmt", "nmt-int8-shortlist", "onmt", "joey")
 
 
 def sacrebleu(hyp, metrics=("bleu",)):
@@ -78,9 +82,11 @@ def translate(tool, model, beam, batch, hyp, nmt=None, joey_alpha=-1):
     """Runs tool's translate command on the test set at 2 threads; returns its wall seconds."""
     env = tools.thread_env(2)
     log = hyp + ".stderr"
-    if tool == "nmt":
+    if tool.startswith("nmt"):
         cmd = [nmt, "translate", "--model", model, "--input", TEST_SRC, "--output", hyp, "--beam", str(beam),
                "--batch-size", str(batch), "--threads", "2", "--log-level", "warn"]
+        if tool == "nmt-int8-shortlist":
+            cmd += ["--precision", "int8", "--shortlist"]
         return tools.run_measured(cmd, env, log)[0]
     if tool == "onmt":
         cmd = [tools.onmt("onmt_translate"), "-model", model, "-src", TEST_SRC, "-output", hyp, "-beam_size", str(beam),
@@ -107,9 +113,11 @@ def decode_section(a, record):
         models[tool] = model_file
         record({"section": "decode-train", "tool": tool, "minutes": a.decode_train_minutes, "steps": steps,
                 "model": model_file})
+    tools.run_measured([a.nmt, "shortlist", "--model", models["nmt"], "--log-level", "warn"])
+    models["nmt-int8-shortlist"] = models["nmt"]
     rows = []
     for beam in (1, 5):
-        for tool in ("nmt", "onmt", "joey"):
+        for tool in TOOLS:
             for batch in (DEFAULT_BATCH[tool], 1):
                 hyp = os.path.join(tools.WORK, "decode", f"{tool}.beam{beam}.batch{batch}.en")
                 seconds = translate(tool, models[tool], beam, batch, hyp, a.nmt)
