@@ -39,13 +39,13 @@ struct Toy {
   ParallelCorpus corpus;
 };
 
-Toy toy_corpus(const std::vector<std::pair<std::string, std::string>>& pairs) {
+Toy toy_corpus(const std::vector<std::pair<std::string, std::string>>& pairs, int64_t target_min_freq = 1) {
   std::unordered_map<std::string, int64_t> src_counts, tgt_counts;
   for (const auto& [src, tgt] : pairs) {
     for (const auto& word : words(src)) ++src_counts[word];
     for (const auto& word : words(tgt)) ++tgt_counts[word];
   }
-  Toy toy{{Vocab::build(src_counts, 1, 0), Vocab::build(tgt_counts, 1, 0)}, {}};
+  Toy toy{{Vocab::build(src_counts, 1, 0), Vocab::build(tgt_counts, target_min_freq, 0)}, {}};
   for (const auto& [src, tgt] : pairs) {
     toy.corpus.src.push_back(encode_source(words(src), toy.vocabs.src, 50));
     toy.corpus.tgt.push_back(encode_target(words(tgt), toy.vocabs.tgt, 50));
@@ -140,6 +140,29 @@ TEST(Shortlist, RanksASourceTokensTranslationAboveTheWordsEverySentenceHas) {
     EXPECT_NE(std::string(error.what()).find("'frequent' holds 999, not a token id below"), std::string::npos)
         << error.what();
   }
+}
+
+TEST(Shortlist, RanksUnknownTargetTokensAmongTheFrequentOnesWhereTheTargetsHoldThem) {
+  // Target words seen once fall out of a vocabulary of min frequency 2: runs bird fish horse
+  // mouse all become <unk>, the most frequent target token (5, against a 4, the 2, dog 2).
+  const Toy toy = toy_corpus({{"der hund", "the dog"}, {"der hund läuft", "the dog runs"}, {"ein vogel", "a bird"},
+                              {"ein fisch", "a fish"}, {"ein pferd", "a horse"}, {"eine maus", "a mouse"}},
+                             2);
+  const Vocab& tgt = toy.vocabs.tgt;
+  ASSERT_EQ(tgt.id("bird"), kUnk);
+  const Shortlist list = Shortlist::build(toy.corpus, toy.vocabs, 2, 1);
+  const std::vector<int32_t> hund{toy.vocabs.src.id("hund")};
+  EXPECT_EQ(list.candidates(hund.data(), 1, 1, 0), ids_of(tgt, {"</s>", "<unk>"}));
+  EXPECT_EQ(list.candidates(hund.data(), 1, 2, 0), ids_of(tgt, {"</s>", "<unk>", "a"}));
+  // A source token's own translations never include <unk>: "vogel" only ever meets "a" and <unk>.
+  const std::vector<int32_t> vogel{toy.vocabs.src.id("vogel")};
+  EXPECT_EQ(list.candidates(vogel.data(), 1, 0, 1), ids_of(tgt, {"</s>", "a"}));
+  // Targets without <unk> (kPairs, every word kept) leave it out, as the first test's lists show.
+  const Toy plain = toy_corpus(kPairs);
+  const Shortlist roomy = Shortlist::build(plain.corpus, plain.vocabs, 1000, 1000);
+  const std::vector<int32_t> der{plain.vocabs.src.id("der")};
+  const auto all = roomy.candidates(der.data(), 1, 1000, 1000);
+  EXPECT_FALSE(std::binary_search(all.begin(), all.end(), int64_t{kUnk}));
 }
 
 TEST(Shortlist, GreedyDecodingEqualsFullDecodingWhenEachListHoldsTheTokensFullDecodingProduced) {

@@ -18,6 +18,11 @@ constexpr int kVersion = 1;
 // and EOS is always a candidate.
 bool ordinary(int32_t id) { return id > kEos; }
 
+// The tokens the frequent list ranks: ordinary ones and <unk>, which a model with a word
+// vocabulary predicts for its rare words (without it, such a model's greedy output on Multi30k
+// de→en lost 1.15 BLEU: every rare word became some other word).
+bool ranked_by_frequency(int32_t id) { return ordinary(id) || id == kUnk; }
+
 // The distinct ordinary ids of one sentence.
 std::vector<int32_t> distinct_ids(const int32_t* ids, int64_t length) {
   std::vector<int32_t> distinct;
@@ -60,7 +65,7 @@ Shortlist Shortlist::build(const ParallelCorpus& corpus, const Vocabs& vocabs, i
     const auto source = distinct_ids(corpus.src.data(i), corpus.src.length(i));
     const auto target = distinct_ids(corpus.tgt.data(i), corpus.tgt.length(i));
     for (int64_t k = 0; k < corpus.tgt.length(i); ++k)
-      if (ordinary(corpus.tgt.data(i)[k])) ++target_tokens[static_cast<size_t>(corpus.tgt.data(i)[k])];
+      if (ranked_by_frequency(corpus.tgt.data(i)[k])) ++target_tokens[static_cast<size_t>(corpus.tgt.data(i)[k])];
     for (const int32_t t : target) ++target_count[static_cast<size_t>(t)];
     for (const int32_t s : source) {
       ++source_count[static_cast<size_t>(s)];
@@ -75,7 +80,7 @@ Shortlist Shortlist::build(const ParallelCorpus& corpus, const Vocabs& vocabs, i
   list.per_source_ = keep_per_source;
   std::vector<int32_t> by_frequency;
   for (size_t t = 0; t < target_size; ++t)
-    if (ordinary(static_cast<int32_t>(t)) && target_tokens[t] > 0) by_frequency.push_back(static_cast<int32_t>(t));
+    if (target_tokens[t] > 0) by_frequency.push_back(static_cast<int32_t>(t));
   std::stable_sort(by_frequency.begin(), by_frequency.end(),
                    [&](int32_t a, int32_t b) { return target_tokens[static_cast<size_t>(a)] > target_tokens[static_cast<size_t>(b)]; });
   by_frequency.resize(std::min(by_frequency.size(), static_cast<size_t>(keep_frequent)));
