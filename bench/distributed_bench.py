@@ -41,7 +41,8 @@ def nmt_command(a, name, launcher=(), threads=None, extra=()):
     cmd = [a.nmt, "--log-level", "warn"] + (["--threads", str(threads)] if threads else []) + [
         "train", "--config", f"configs/bench-{a.cell}.yaml", "--set", f"training.dir={model_dir}",
         "--set", f"training.max_steps={a.warmup + a.steps}", "--set", f"training.log_every={a.warmup}",
-        "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0", *extra, *launcher]
+        "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0",
+        "--set", "training.precision=fp32", *extra, *launcher]  # fp32 on every CPU, as recorded
     return cmd, model_dir
 
 

@@ -22,7 +22,8 @@ def nmt_train(nmt, steps, warmup, env_extra):
     model_dir = "runs/lm-bench/model"
     subprocess.run([nmt, "train", "--config", "configs/tinyshakespeare-char.yaml", "--overwrite", "--log-level", "warn",
                     "--set", f"training.dir={model_dir}", "--set", f"training.max_steps={warmup + steps}",
-                    "--set", f"training.log_every={warmup}", "--set", "training.valid_every=1000000000"],
+                    "--set", f"training.log_every={warmup}", "--set", "training.valid_every=1000000000",
+                    "--set", "training.precision=fp32"],  # as the reference multiplies
                    cwd=ROOT, env=env, check=True)
     return tokens_per_sec_after(os.path.join(ROOT, model_dir), warmup)
 

@@ -97,7 +97,8 @@ def train_command(a, model_dir, extra, threads=1):
     return [a.nmt, "--log-level", "warn", "--threads", str(threads), "train", "--config",
             f"configs/bench-{a.cell}.yaml", "--set", f"training.dir={model_dir}",
             "--set", f"training.max_steps={a.warmup + a.steps}", "--set", f"training.log_every={a.warmup}",
-            "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0", *extra]
+            "--set", "training.valid_every=1000000000", "--set", "training.valid_bleu=0",
+            "--set", "training.precision=fp32", *extra]  # fp32 on every CPU, as recorded
 
 
 def two_hosts_run(a, link, name, extra=(), env=None):

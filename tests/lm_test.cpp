@@ -55,7 +55,8 @@ Config char_lm_config(const std::string& dir, const std::string& text, const std
                                        "data.tokenizer.type=char", "model.cell=lstm", "model.emb_size=8",
                                        "model.dec_hidden=16", "model.dec_layers=2", "model.dropout=0",
                                        "training.dir=" + dir + "/model", "training.batch_size=1", "training.bptt=4",
-                                       "training.log_every=1", "training.valid_every=4", "decoding.batch_size=2"};
+                                       "training.log_every=1", "training.valid_every=4", "decoding.batch_size=2",
+                                       "training.precision=fp32"};
   settings.insert(settings.end(), overrides.begin(), overrides.end());
   Config config = parse_config("", "test", settings);
   preprocess(config, true);

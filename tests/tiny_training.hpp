@@ -16,6 +16,7 @@ inline Config tiny_training_config(const std::string& dir) {
                               {"model.emb_size=16", "model.enc_hidden=16", "model.dec_hidden=24", "model.dropout=0.3",
                                "training.batch_size=32", "training.max_steps=12", "training.valid_every=6",
                                "training.log_every=1", "training.valid_bleu=0", "training.early_stopping_metric=loss",
+                               "training.precision=fp32",  // not auto: the same products on every CPU
                                "data.dir=" + dir + "/data", "training.dir=" + dir + "/model"});
   for (auto* path : {&config.data.train.src, &config.data.train.tgt, &config.data.valid.src, &config.data.valid.tgt,
                      &config.data.test.src, &config.data.test.tgt})

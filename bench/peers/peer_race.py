@@ -14,7 +14,7 @@ from peer_decode import TEST_SRC, last_step, last_step_nmt, onmt_checkpoint, sac
 
 
 def race_nmt(a, work):
-    """The recipe: preprocess, train (training.max_minutes), average the last 3 checkpoints, evaluate."""
+    """The recipe: preprocess, train (training.max_minutes), average the 3 best checkpoints, evaluate."""
     log = os.path.join(work, "recipe.log")
     overrides = [arg for setting in a.race_set for arg in ("--set", setting)]
     seconds, _, _ = tools.run_measured(["bash", "scripts/recipe_multi30k.sh", "de", "en", "tok", "--runs", work,
@@ -28,7 +28,7 @@ def race_nmt(a, work):
     tools.run_measured([a.nmt, "translate", "--model", model_dir, "--checkpoint", averaged, "--input", TEST_SRC,
                         "--output", hyp, "--beam", "5", "--log-level", "warn"], env, hyp + ".stderr")
     train_seconds = own[0]["train_seconds"] if own else None
-    return hyp, last_step_nmt(model_dir), train_seconds, "average of the last 3 checkpoints"
+    return hyp, last_step_nmt(model_dir), train_seconds, "average of the 3 best checkpoints by validation"
 
 
 def race_peer(tool, a, work):

@@ -254,8 +254,8 @@ TEST(DataParallel, ARankThatDiesDuringTheRendezvousEndsTheOthersWithinTenSeconds
   EXPECT_EQ(wait_exit(rank1, 10), 128 + SIGKILL);
   double took = 0;
   EXPECT_EQ(wait_exit(rank0, 10, &took), kPeerFailureExit);
-  EXPECT_LT(took, 10.0);
   const std::string log = read_all(dir + "/rank0.log");
+  EXPECT_LT(took, 10.0) << log;
   EXPECT_NE(log.find("rank 1 (pid " + std::to_string(rank1)), std::string::npos) << log;
   EXPECT_NE(log.find("fell silent during the rendezvous"), std::string::npos) << log;
   EXPECT_NE(log.find("has exited"), std::string::npos) << log;
