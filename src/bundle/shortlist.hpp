@@ -17,10 +17,10 @@ std::string shortlist_path(const std::string& model_dir);
 class Shortlist {
  public:
   // Counts sentence pairs of `corpus` (ids of `vocabs`): the target tokens by frequency (<unk>
-  // among them, where the targets hold it), and for
-  // each source token the target tokens that co-occur with it, ranked by the Dice coefficient
-  // 2 c(s,t) / (c(s) + c(t)) over sentence pairs, which ranks a word's translation above the
-  // frequent words every sentence has. Keeps the first `keep_frequent` and `keep_per_source`.
+  // among them, where the targets hold it), and for each source token the target tokens that
+  // co-occur with it, ranked by the Dice coefficient 2 c(s,t) / (c(s) + c(t)) over sentence pairs,
+  // which ranks a word's translation above the frequent words every sentence has. Keeps the first
+  // `keep_frequent` and `keep_per_source`.
   static Shortlist build(const ParallelCorpus& corpus, const Vocabs& vocabs, int64_t keep_frequent,
                          int64_t keep_per_source);
   // Reads `path`; throws naming it when it is malformed or was built for other vocabularies.
