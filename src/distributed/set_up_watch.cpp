@@ -43,24 +43,24 @@ void SetUpWatch::abort(const std::string& message) {
   aborting_.store(true);
   done_.store(true);
   if (thread_.joinable()) thread_.join();
-  announce(message);
+  announce(message, size_);
 }
 
-void SetUpWatch::announce(const std::string& message) {
+void SetUpWatch::announce(const std::string& message, int readers) {
   try {
     if (store_->add("setup/aborted", 1) == 1)
       store_->set("setup/abort", bytes_of(std::to_string(rank_) + "\n" + phase_.load() + "\n" + message));
     store_->add("setup/abort/read", 1);
-    linger();
+    linger(readers);
   } catch (const std::exception&) {
     // The store is gone: the others learn of it from that.
   }
 }
 
-void SetUpWatch::linger() {
+void SetUpWatch::linger(int readers) {
   if (rank_ != 0) return;
   const auto deadline = Clock::now() + std::chrono::milliseconds(1500);
-  while (store_->add("setup/abort/read", 0) < size_ && Clock::now() < deadline)
+  while (store_->add("setup/abort/read", 0) < readers && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
@@ -77,6 +77,7 @@ void SetUpWatch::watch() {
   std::vector<bool> ready(static_cast<size_t>(size_), false);
   while (!done_.load()) {
     std::string silent;
+    int silent_peer = -1;
     try {
       store_->add(beat_key(rank_), 1);
       if (store_->check({"setup/abort"})) {
@@ -86,7 +87,7 @@ void SetUpWatch::watch() {
         std::getline(notice, phase);
         std::getline(notice, message, '\0');
         store_->add("setup/abort/read", 1);
-        linger();
+        linger(size_);
         give_up("rank " + rank + " failed during " + phase + ": " + message);
       }
       // Rank 0 watches every rank and the others watch rank 0: O(N) store calls a round, and a
@@ -110,6 +111,7 @@ void SetUpWatch::watch() {
           silent = fmt::format("rank {} (pid {} on {}) fell silent during {}: nothing from it for {:g} s; it {}", peer,
                                process.pid, process.host, phase_.load(), kSilenceSeconds,
                                process_state(process, false));
+          silent_peer = peer;
         }
       }
     } catch (const std::exception& e) {
@@ -119,7 +121,14 @@ void SetUpWatch::watch() {
                           store_address_, phase_.load(), e.what()));
     }
     if (!silent.empty()) {
-      announce(silent);
+      // The readers rank 0 waits for (the others do not wait): itself and the peers it has heard
+      // that are still setting up; not the silent one, nor those that never joined.
+      int readers = 1;
+      for (int peer = 0; peer < size_; ++peer) {
+        const auto r = static_cast<size_t>(peer);
+        readers += peer != rank_ && peer != silent_peer && beats[r] > 0 && !ready[r];
+      }
+      announce(silent, readers);
       give_up(silent);
     }
     for (int slice = 0; slice < 10 && !done_.load(); ++slice) std::this_thread::sleep_for(std::chrono::milliseconds(20));

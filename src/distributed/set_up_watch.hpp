@@ -30,8 +30,10 @@ class SetUpWatch {
 
  private:
   void watch();
-  void announce(const std::string& message);  // the store writes of abort()
-  void linger();  // rank 0, whose process holds the store, gives the others 1.5 s to read a notice
+  // The store writes of abort(); rank 0 then waits for `readers` ranks to have read the notice.
+  void announce(const std::string& message, int readers);
+  // Rank 0, whose process holds the store, gives `readers` ranks (itself included) up to 1.5 s to read a notice.
+  void linger(int readers);
   [[noreturn]] void give_up(const std::string& message);
 
   c10::intrusive_ptr<c10d::Store> store_;
