@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Multi30k recipe from the data folder to final test scores, with nmt's own commands:
-#   scripts/recipe_multi30k.sh SRC TGT [tok|raw] [--from DIR] [--minutes M] [--threads N] [--nproc N] [--quick]
+#   scripts/recipe_multi30k.sh SRC TGT [tok|raw] [--from DIR] [--minutes M] [--threads N] [--nproc N] [--members N] [--quick]
 #     tok    lowercased, tokenized files; BLEU --tokenize none against the tok references (default)
 #     raw    cased raw text with SentencePiece; cased, detokenized sacreBLEU (13a)
 #     --from DIR     copy Multi30k from a local folder instead of downloading it
@@ -9,16 +9,17 @@
 #     --minutes M    stop training within M minutes of wall time (training.max_minutes)
 #     --threads N    intra-op threads for every nmt command (default: nmt's own, all cores)
 #     --nproc N      train data-parallel on N processes (nmt train --nproc-per-node N)
+#     --members N    train N models side by side (seeds 1..N, the cores shared out) and decode their ensemble
 #     --quick        a few hundred pairs and a few steps, to check the recipe end to end
 #     --set KEY=VALUE  override a config key in every command (e.g. training.seed=2), repeatable
 # Steps: get data, preprocess, train, average the 3 best checkpoints by validation, evaluate greedy and beam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,13p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,15p' "$0"; exit 2; }
 src=$1 tgt=$2; shift 2
 variant=tok
 if [ "${1:-}" = tok ] || [ "${1:-}" = raw ]; then variant=$1; shift; fi
-from="" quick=0 minutes="" threads="" data=downloads/multi30k runs=runs launch=()
+from="" quick=0 minutes="" threads="" data=downloads/multi30k runs=runs launch=() members=1
 overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
     --minutes) minutes="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --nproc) launch=(--nproc-per-node "$2"); shift 2 ;;
+    --members) members="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
@@ -33,6 +35,10 @@ while [ $# -gt 0 ]; do
     *) echo "recipe_multi30k: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
+[[ "$members" =~ ^[1-9][0-9]*$ ]] || { echo "recipe_multi30k: --members takes a count of 1 or more, not '$members'" >&2; exit 2; }
+if [ "$members" -gt 1 ] && [ ${#launch[@]} -gt 0 ]; then
+  echo "recipe_multi30k: --members and --nproc do not combine: members already share the cores out" >&2; exit 2
+fi
 name="multi30k-$src-$tgt"; [ "$variant" = raw ] && name="$name-raw"
 template="configs/$name.yaml"
 [ -f "$template" ] || { echo "recipe_multi30k: no config $template" >&2; exit 2; }
@@ -70,19 +76,52 @@ $nmt preprocess --config "$config" "${sets[@]}" --force
 # A time budget: training stops (validating and checkpointing) before this much wall time.
 if [ -n "$minutes" ]; then sets+=(--set training.max_minutes="$minutes"); fi
 start=$(date +%s)
-$nmt train --config "$config" "${sets[@]}" --overwrite ${launch[@]+"${launch[@]}"}
+if [ "$members" = 1 ]; then
+  member_dirs=("$model_dir")
+  $nmt train --config "$config" "${sets[@]}" --overwrite ${launch[@]+"${launch[@]}"}
+else
+  # Each member: its own folder and seed, and its share of the cores (or --threads each).
+  share=${threads:-$(( $(nproc) / members ))}
+  [ "$share" -ge 1 ] || share=1
+  member_dirs=() pids=()
+  for k in $(seq 1 "$members"); do
+    member_dirs+=("$model_dir-$k")
+    mkdir -p "$model_dir-$k"
+    ${NMT_BIN:-./build/nmt} --threads "$share" train --config "$config" "${sets[@]}" --set training.dir="$model_dir-$k" \
+      --set training.seed="$k" --overwrite > "$model_dir-$k.stdout" 2>&1 &
+    pids+=($!)
+  done
+  for k in $(seq 1 "$members"); do
+    wait "${pids[k-1]}" || { echo "recipe_multi30k: member $k failed; see $model_dir-$k.stdout" >&2; exit 1; }
+  done
+fi
 train_seconds=$(( $(date +%s) - start ))
-$nmt average --model "$model_dir" --best --last 3 --output "$model_dir/checkpoints/averaged.pt"
+for dir in "${member_dirs[@]}"; do
+  $nmt average --model "$dir" --best --last 3 --output "$dir/checkpoints/averaged.pt"
+done
 
+mkdir -p "$model_dir"
 results="$model_dir/results.jsonl"
 : > "$results"
-for checkpoint in best averaged; do
-  ckpt_args=(); [ "$checkpoint" = averaged ] && ckpt_args=(--checkpoint "$model_dir/checkpoints/averaged.pt")
+evaluate() {  # checkpoint-name model-arguments...
+  local checkpoint=$1 line; shift
   for beam in 1 5; do
-    line=$($nmt evaluate --json --model "$model_dir" "${ckpt_args[@]}" --src "$test_src" --ref "$test_ref" \
-      --beam $beam "${score[@]}" --log-level warn)
+    line=$($nmt evaluate --json "$@" --src "$test_src" --ref "$test_ref" --beam $beam "${score[@]}" --log-level warn)
     echo "{\"recipe\":\"$name\",\"checkpoint\":\"$checkpoint\",\"beam\":$beam,\"train_seconds\":$train_seconds,\"scores\":$line}" | tee -a "$results"
   done
-done
-$nmt report --model "$model_dir" --log-level warn
-echo "recipe: results in $results, report in $model_dir/report.html"
+}
+if [ "$members" = 1 ]; then
+  evaluate best --model "$model_dir"
+  evaluate averaged --model "$model_dir" --checkpoint "$model_dir/checkpoints/averaged.pt"
+  $nmt report --model "$model_dir" --log-level warn
+  echo "recipe: results in $results, report in $model_dir/report.html"
+else
+  ensemble=()
+  for k in $(seq 1 "$members"); do
+    evaluate "member $k averaged" --model "${member_dirs[k-1]}/checkpoints/averaged.pt"
+    ensemble+=(--model "${member_dirs[k-1]}/checkpoints/averaged.pt")
+    $nmt report --model "${member_dirs[k-1]}" --log-level warn
+  done
+  evaluate "ensemble of $members averaged" "${ensemble[@]}"
+  echo "recipe: results in $results, reports in $model_dir-*/report.html"
+fi

@@ -45,3 +45,28 @@ TEST(Recipe, RunsEndToEndOnASlice) {
               std::string::npos);
   }
 }
+
+TEST(Recipe, TrainsMembersSideBySideWithTheirOwnSeedsAndDecodesTheirEnsemble) {
+  const std::string dir = nmt::test::scratch_dir("recipe_members");
+  const std::string data = fake_multi30k(dir + "/multi30k");
+  std::string output;
+  const int status = nmt::test::run_command("cd " + std::string(NMT_SOURCE_DIR) + " && NMT_BIN=" + NMT_BINARY +
+                                                " bash scripts/recipe_multi30k.sh de en tok --quick --members 2 --data " +
+                                                data + " --runs " + dir + "/runs",
+                                            &output);
+  ASSERT_EQ(status, 0) << output;
+  const std::string work = dir + "/runs/multi30k-de-en-quick";
+  for (const std::string k : {"1", "2"}) {
+    EXPECT_TRUE(fs::exists(work + "/model-" + k + "/checkpoints/averaged.pt")) << output;
+    EXPECT_NE(nmt::read_text_file(work + "/model-" + k + "/config.yaml").find("seed: " + k), std::string::npos);
+  }
+  const std::string results = nmt::read_text_file(work + "/model/results.jsonl");
+  EXPECT_NE(results.find("\"checkpoint\":\"member 2 averaged\",\"beam\":5"), std::string::npos) << results;
+  EXPECT_NE(results.find("\"checkpoint\":\"ensemble of 2 averaged\",\"beam\":5"), std::string::npos) << results;
+
+  const int refused = nmt::test::run_command("cd " + std::string(NMT_SOURCE_DIR) + " && NMT_BIN=" + NMT_BINARY +
+                                                 " bash scripts/recipe_multi30k.sh de en tok --members 0",
+                                             &output);
+  EXPECT_EQ(refused, 2) << output;
+  EXPECT_NE(output.find("--members takes a count of 1 or more"), std::string::npos) << output;
+}

@@ -1,6 +1,7 @@
 """The race: each tool trains de->en for the same wall time (--race-minutes) on the same cores, its own best recipe.
 
-nmt runs scripts/recipe_multi30k.sh de en tok; OpenNMT-py and JoeyNMT run the recipes in onmt-race.yaml and
+nmt runs scripts/recipe_multi30k.sh de en tok (with --members N, N models side by side, decoded as an
+ensemble); OpenNMT-py and JoeyNMT run the recipes in onmt-race.yaml and
 joey-race.yaml (what their own docs and configs suggest for this data) and are interrupted at the deadline.
 Each then translates test_2016_flickr with beam 5 by its own command, scored by the same sacreBLEU (--tokenize none).
 One run per tool: a single seed.
@@ -18,17 +19,23 @@ def race_nmt(a, work):
     log = os.path.join(work, "recipe.log")
     overrides = [arg for setting in a.race_set for arg in ("--set", setting)]
     seconds, _, _ = tools.run_measured(["bash", "scripts/recipe_multi30k.sh", "de", "en", "tok", "--runs", work,
-                                        "--minutes", str(a.race_minutes), *overrides], log=log)
+                                        "--minutes", str(a.race_minutes), "--members", str(a.race_members),
+                                        *overrides], log=log)
     model_dir = os.path.join(work, "multi30k-de-en", "model")
     with open(os.path.join(model_dir, "results.jsonl")) as f:
         own = [json.loads(line) for line in f]
-    averaged = os.path.join(model_dir, "checkpoints", "averaged.pt")
+    members = [model_dir] if a.race_members == 1 else [f"{model_dir}-{k}" for k in range(1, a.race_members + 1)]
+    models = [arg for m in members for arg in ("--model", os.path.join(m, "checkpoints", "averaged.pt"))]
     hyp = os.path.join(work, "nmt.beam5.en")
     env = tools.thread_env(2)
-    tools.run_measured([a.nmt, "translate", "--model", model_dir, "--checkpoint", averaged, "--input", TEST_SRC,
-                        "--output", hyp, "--beam", "5", "--log-level", "warn"], env, hyp + ".stderr")
+    tools.run_measured([a.nmt, "translate", *models, "--input", TEST_SRC, "--output", hyp, "--beam", "5",
+                        "--log-level", "warn"], env, hyp + ".stderr")
     train_seconds = own[0]["train_seconds"] if own else None
-    return hyp, last_step_nmt(model_dir), train_seconds, "average of the 3 best checkpoints by validation"
+    which = "average of the 3 best checkpoints by validation"
+    if a.race_members > 1:
+        which = f"ensemble of {a.race_members} models trained side by side, each the {which}"
+    steps = [last_step_nmt(m) for m in members]
+    return hyp, steps[0] if len(steps) == 1 else " + ".join(f"{n:,}" for n in steps), train_seconds, which
 
 
 def race_peer(tool, a, work):
@@ -51,16 +58,18 @@ def race_peer(tool, a, work):
 def race_section(a, record):
     rows = []
     for tool in a.race_tools.split(","):
-        settings = "-".join(a.race_set) if tool == "nmt" else ""  # each variant of nmt's recipe in its own folder
+        variant = a.race_set + ([f"members={a.race_members}"] if a.race_members > 1 else [])
+        settings = "-".join(variant) if tool == "nmt" else ""  # each variant of nmt's recipe in its own folder
         work = os.path.join(tools.WORK, "race", tool + (f"-{settings}" if settings else ""))
         os.makedirs(work, exist_ok=True)
         hyp, steps, seconds, which = race_nmt(a, work) if tool == "nmt" else race_peer(tool, a, work)
         r = {"section": "race", "tool": tool, "minutes": a.race_minutes, "steps": steps, "train_seconds": seconds,
              "model": which, **sacrebleu(hyp, ("bleu", "chrf"))}
-        if tool == "nmt" and a.race_set:
-            r["settings"] = a.race_set
+        if tool == "nmt" and variant:
+            r["settings"] = variant
         record(r)
         rows.append(r)
     print("\n| tool | steps | BLEU | chrF | decoded with |\n|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['tool']} | {r['steps']:,} | {r['bleu']} | {r['chrf']} | {r['model']} |")
+        steps = r["steps"] if isinstance(r["steps"], str) else f"{r['steps']:,}"
+        print(f"| {r['tool']} | {steps} | {r['bleu']} | {r['chrf']} | {r['model']} |")
