@@ -92,7 +92,10 @@ else
     pids+=($!)
   done
   for k in $(seq 1 "$members"); do
-    wait "${pids[k-1]}" || { echo "recipe_multi30k: member $k failed; see $model_dir-$k.stdout" >&2; exit 1; }
+    if ! wait "${pids[k-1]}"; then
+      kill "${pids[@]}" 2>/dev/null || true  # the others' results would be no ensemble
+      echo "recipe_multi30k: member $k failed; see $model_dir-$k.stdout" >&2; exit 1
+    fi
   done
 fi
 train_seconds=$(( $(date +%s) - start ))
