@@ -86,7 +86,6 @@ else
   member_dirs=() pids=()
   for k in $(seq 1 "$members"); do
     member_dirs+=("$model_dir-$k")
-    mkdir -p "$model_dir-$k"
     ${NMT_BIN:-./build/nmt} --threads "$share" train --config "$config" "${sets[@]}" --set training.dir="$model_dir-$k" \
       --set training.seed="$k" --overwrite > "$model_dir-$k.stdout" 2>&1 &
     pids+=($!)
