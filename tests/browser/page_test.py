@@ -6,6 +6,7 @@ submits again from the keyboard, checks a narrow window, and fails on any consol
 usage: page_test.py URL SENTENCE SCREENSHOT.png  -> prints the translation as JSON on success
 """
 import json
+import shutil
 import sys
 import tempfile
 
@@ -17,11 +18,19 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def main(url, sentence, screenshot):
+    profile = tempfile.mkdtemp(prefix="nmt-chromium-")
+    try:
+        drive(url, sentence, screenshot, profile)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)  # Chromium's profile: tens of files per run
+
+
+def drive(url, sentence, screenshot, profile):
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
-                 "--user-data-dir=" + tempfile.mkdtemp(prefix="nmt-chromium-"), "--window-size=1000,900"):
+                 "--user-data-dir=" + profile, "--window-size=1000,900"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
