@@ -6,7 +6,6 @@ submits again from the keyboard, checks a narrow window, and fails on any consol
 usage: page_test.py URL SENTENCE SCREENSHOT.png  -> prints the translation as JSON on success
 """
 import json
-import shutil
 import sys
 import tempfile
 
@@ -18,11 +17,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def main(url, sentence, screenshot):
-    profile = tempfile.mkdtemp(prefix="nmt-chromium-")
-    try:
+    # Chromium's profile (tens of files a run) goes when the page test ends, passed or failed.
+    with tempfile.TemporaryDirectory(prefix="nmt-chromium-", ignore_cleanup_errors=True) as profile:
         drive(url, sentence, screenshot, profile)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)  # Chromium's profile: tens of files per run
 
 
 def drive(url, sentence, screenshot, profile):
