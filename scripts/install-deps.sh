@@ -19,6 +19,7 @@ packages=(
   libgloo-dev   # c10d/Gloo headers: data-parallel training
   libdnnl-dev   # oneDNN: int8 decoding's onednn-direct engine
   libgoogle-perftools-dev   # tcmalloc, nmt's allocator
+  libprotobuf-c-dev protobuf-c-compiler libboost-dev   # TensorBoard event files: protobuf-c, Boost.CRC
   python3-torch # torchrun (a test runs nmt under it) and the PyTorch reference of bench/
   libgtest-dev libgmock-dev
   wrk chromium chromium-driver python3-selenium   # nmt serve: load figures and the browser test
@@ -26,7 +27,7 @@ packages=(
   nginx   # the tested reverse-proxy example in configs/nginx/ (its own service is not used)
   libopenblas0-openmp libopenblas-openmp-dev
   python3 gzip
-  python3-venv   # --torch pip: the wheel's virtual environment
+  python3-venv   # --torch pip: the wheel's virtual environment; the tests' PyPI packages
 )
 
 missing=()

@@ -7,5 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/sanitizer_env.sh
 configure_sanitizer_build
+bash scripts/install-test-tools.sh
 excluded=$(sanitizer_excluded_tests)
 ctest --test-dir build-sanitize --output-on-failure -j2 --timeout 1800 ${excluded:+-E "$excluded"} "$@"

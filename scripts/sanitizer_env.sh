@@ -14,7 +14,7 @@ install_clang() {
 
 configure_sanitizer_build() {
   install_clang
-  cmake -S . -B build-sanitize -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B build-sanitize -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DNMT_SANITIZE=ON -DNMT_FUZZ=ON >/dev/null
   cmake --build build-sanitize -j "$(nproc)"
 }

@@ -15,4 +15,5 @@ else
   bash scripts/build.sh
   cd build
 fi
+bash ../scripts/install-test-tools.sh
 ctest --output-on-failure -j2 --timeout 900

@@ -7,6 +7,7 @@
 #include "distributed/process_group.hpp"
 #include "model/int8_weights.hpp"
 #include "model/precision.hpp"
+#include "report/tensorboard_events.hpp"
 #include "runtime/environment.hpp"
 #include "runtime/torch_compat.hpp"
 
@@ -64,6 +65,10 @@ void setup_info(CLI::App& app, GlobalOptions& globals) {
               << "distributed:    "
               << (distributed_backends().empty() ? "not built in (one process only; needs libgloo-dev)"
                                                  : "c10d, backends " + distributed_backends())
+              << "\n"
+              << "TensorBoard:    "
+              << (tensorboard_available() ? "event files (training.tensorboard)"
+                                          : "not built in (needs libprotobuf-c-dev, protobuf-c-compiler, libboost-dev)")
               << "\n";
     std::cout << "GEMM 512^3:     " << gemm_gflops() << " GFLOP/s\n";
   });

@@ -106,6 +106,8 @@ struct TrainingConfig {
   int64_t patience = 0;  // 0 = no early stopping
   int64_t keep_last = 3;
   int64_t keep_best = 1;
+  // Metrics also as TensorBoard event files in training.dir/tensorboard (for `tensorboard --logdir`).
+  bool tensorboard = false;
   // Language models only.
   std::string lm_mode = "stream";  // stream (truncated BPTT over one token stream) | sentence
   int64_t bptt = 128;              // stream: tokens per window

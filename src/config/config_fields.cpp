@@ -84,6 +84,7 @@ std::vector<Field> fields_of(Config& c) {
       {"training.patience", &t.patience, 0, 1e9},
       {"training.keep_last", &t.keep_last, 1, 1e6},
       {"training.keep_best", &t.keep_best, 0, 1e6},
+      {"training.tensorboard", &t.tensorboard},
       {"training.lm_mode", &t.lm_mode, 0, 0, {"stream", "sentence"}},
       {"training.bptt", &t.bptt, 2, 1e6},
       {"training.bptt_jitter", &t.bptt_jitter, 0, 1e6},

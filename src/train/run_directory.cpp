@@ -64,10 +64,14 @@ std::optional<std::string> RunDirectory::latest_checkpoint() const { return read
 
 int64_t RunDirectory::drop_metrics_after(int64_t step) const { return nmt::drop_metrics_after(metrics_path(dir_), step); }
 
-void RunDirectory::open_metrics() { metrics_ = std::make_unique<AppendFile>(metrics_path(dir_)); }
+void RunDirectory::open_metrics(int64_t step) {
+  metrics_ = std::make_unique<AppendFile>(metrics_path(dir_));
+  if (config_.training.tensorboard) tensorboard_ = std::make_unique<TensorBoardWriter>(dir_ + "/tensorboard", step);
+}
 
 void RunDirectory::write_metrics(const nlohmann::json& record) {
   if (metrics_) metrics_->append(record.dump() + "\n");
+  if (tensorboard_) tensorboard_->write(record.at("step").get<int64_t>(), scalars_of(record));
 }
 
 void RunDirectory::write_checkpoint(torch::nn::Module& model, torch::optim::Optimizer& optimizer,

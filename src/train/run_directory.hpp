@@ -11,6 +11,7 @@
 #include "bundle/checkpoint.hpp"
 #include "bundle/init_model.hpp"
 #include "config/config.hpp"
+#include "report/tensorboard_events.hpp"
 #include "runtime/append_file.hpp"
 #include "train/progress.hpp"
 
@@ -29,8 +30,9 @@ class RunDirectory {
   std::optional<std::string> latest_checkpoint() const;
   // Drops the records that an interrupted run wrote after `step`; returns how many.
   int64_t drop_metrics_after(int64_t step) const;
-  // Opens metrics.jsonl for appending (rank 0 alone writes it).
-  void open_metrics();
+  // Opens metrics.jsonl for appending, and with training.tensorboard a new event file in
+  // training.dir/tensorboard for a run that starts after `step` (rank 0 alone writes them).
+  void open_metrics(int64_t step);
   void write_metrics(const nlohmann::json& record);
   // Writes the checkpoint of progress.step and the pointers to it, then keeps the newest
   // training.keep_last and the training.keep_best best.
@@ -44,6 +46,7 @@ class RunDirectory {
   std::string dir_;
   bool resume_, overwrite_;
   std::unique_ptr<AppendFile> metrics_;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
 };
 
 }  // namespace nmt

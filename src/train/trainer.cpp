@@ -318,7 +318,7 @@ void Trainer::set_up() {
     gradient_sync_ = std::make_unique<GradientSync>(task_->module().parameters(), row_sparse, *group_,
                                                     config_.distributed.bucket_mb);
   }
-  if (group_->is_root()) run_dir_.open_metrics();
+  if (group_->is_root()) run_dir_.open_metrics(progress_.step);
   spdlog::info("model: {} parameters, {}, device {}, matrix products in {}{}", count_parameters(task_->module()),
                task_->describe(), device_.str(), precision_name(precision_),
                scaler_.enabled() ? fmt::format(", dynamic loss scaling at {}", scaler_.factor()) : "");
