@@ -95,7 +95,7 @@ TEST(TensorBoard, TensorBoardReadsEachMetricOnceAfterAResumeFromAnEarlierCheckpo
     files += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
   EXPECT_EQ(files, 2);
 
-  std::map<std::string, std::vector<std::pair<int64_t, double>>> expected;
+  Points expected;
   for (const auto& record : read_metrics(metrics_path(config.training.dir)))
     for (const auto& [tag, value] : scalars_of(record)) expected[tag].emplace_back(record["step"].get<int64_t>(), value);
   ASSERT_EQ(expected["train/loss"].size(), 12u);

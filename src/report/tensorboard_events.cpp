@@ -139,6 +139,4 @@ void TensorBoardWriter::write(int64_t step, const Scalars& scalars) {
 #endif
 }
 
-const std::string& TensorBoardWriter::path() const { return file_->path(); }
-
 }  // namespace nmt

@@ -37,7 +37,6 @@ class TensorBoardWriter {
   // One event of the scalars at `step`, stamped with the wall time, in one write: a reader never
   // sees half of it, and a failed write (a full disk) is an error naming the file.
   void write(int64_t step, const Scalars& scalars);
-  const std::string& path() const;
 
  private:
   std::unique_ptr<AppendFile> file_;
