@@ -8,6 +8,7 @@
 
 #include "model/precision.hpp"
 #include "onednn_shim/bf16_matmul.hpp"
+#include "onednn_shim/bf16_packed_matmul.hpp"
 #include "runtime/bf16_bits.hpp"
 
 using namespace nmt;
@@ -126,4 +127,70 @@ TEST(Bf16Products, UnderAutogradTheyKeepLibTorchsProductsAndTheirGradients) {
   EXPECT_LT((product - fp32).abs().max().item<double>(), fp32.abs().max().item<double>() / 64);
   product.sum().backward();
   EXPECT_EQ(a.grad().scalar_type(), torch::kFloat);
+}
+
+TEST(Bf16Products, APackedMatrixGivesTheExactSumsAndRefusesWhatItCannotMultiply) {
+  if (!onednn_bf16_available()) GTEST_SKIP() << "built without oneDNN, or oneDNN's bf16 products fail here";
+  // Values exact in bf16 and sums exact in fp32: the results are known to the bit.
+  const int64_t rows = 6, inner = 5, columns = 3;
+  std::vector<float> left(rows * inner), right(inner * columns);
+  for (size_t i = 0; i < left.size(); ++i) left[i] = static_cast<float>(static_cast<int>(i % 7) - 3) / 2;
+  for (size_t i = 0; i < right.size(); ++i) right[i] = static_cast<float>(static_cast<int>(i % 5) - 2) / 4;
+  std::vector<uint16_t> left16, right_columns16(inner * columns);  // right stored column by column, as W^T
+  for (const float v : left) left16.push_back(narrow_to_bf16(v));
+  for (int64_t k = 0; k < inner; ++k)
+    for (int64_t j = 0; j < columns; ++j) right_columns16[j * inner + k] = narrow_to_bf16(right[k * columns + j]);
+  const Bf16PackedMatrix packed({right_columns16.data(), inner, columns, 1, inner}, 1);
+  std::vector<float> result(rows * 4, -1.0f);  // row stride 4: column 3 stays untouched
+  packed.multiply({left16.data(), rows, inner, inner, 1}, result.data(), 4, false);
+  std::vector<float> accumulated = result;
+  packed.multiply({left16.data(), rows, inner, inner, 1}, accumulated.data(), 4, true);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < columns; ++j) {
+      float sum = 0;
+      for (int64_t k = 0; k < inner; ++k) sum += left[i * inner + k] * right[k * columns + j];
+      EXPECT_EQ(result[i * 4 + j], sum) << i << "," << j;
+      EXPECT_EQ(accumulated[i * 4 + j], 2 * sum) << i << "," << j;
+    }
+    EXPECT_EQ(result[i * 4 + 3], -1.0f);
+  }
+  EXPECT_THROW(packed.multiply({left16.data(), rows, inner - 1, inner - 1, 1}, result.data(), 4, false),
+               std::invalid_argument);  // inner sizes differ
+  EXPECT_THROW(packed.multiply({left16.data(), 2, inner, 1, 2}, result.data(), 4, false),
+               std::invalid_argument);  // a left operand stored column by column
+}
+
+TEST(Bf16Products, ARepeatedOperandsProductsAreFp32SumsOfRoundedOperandsAtEveryRowCount) {
+  torch::manual_seed(13);
+  const torch::NoGradGuard no_grad;
+  const auto w_hh = torch::randn({96, 64});  // used as W_hh^T, a transposed view, as the recurrent layers do
+  const auto expected = [&](const torch::Tensor& a) { return torch::mm(rounded(a), rounded(w_hh.t())); };
+  {
+    const PrecisionScope bf16(Precision::bf16);
+    const precise::RepeatedOperand weights(w_hh.t());
+    EXPECT_EQ(weights.packed(), onednn_bf16_available());
+    for (const int64_t count : {1, 7, 64, 129}) {
+      SCOPED_TRACE(std::to_string(count) + " rows");
+      const auto a = torch::randn({count, 64}).to(torch::kBFloat16);
+      const auto state = torch::randn({count + 3, 96});  // the products write the first rows of a larger state
+      auto written = state.clone(), summed = state.clone();
+      auto written_rows = written.narrow(0, 0, count), summed_rows = summed.narrow(0, 0, count);
+      weights.multiply(written_rows, a, false);
+      weights.multiply(summed_rows, a, true);
+      expect_fp32_sums(written_rows, expected(a));
+      expect_fp32_sums(summed_rows, state.narrow(0, 0, count) + expected(a));
+      EXPECT_TRUE(torch::equal(written.narrow(0, count, 3), state.narrow(0, count, 3))) << "rows past the product";
+      EXPECT_TRUE(torch::equal(summed.narrow(0, count, 3), state.narrow(0, count, 3))) << "rows past the product";
+      auto again = state.clone().narrow(0, 0, count);
+      weights.multiply(again, a, false);
+      EXPECT_TRUE(torch::equal(again, written_rows)) << "the same product gave other bits";
+    }
+  }
+  // In fp32 nothing is packed and the products are LibTorch's own, to the bit.
+  const precise::RepeatedOperand weights(w_hh.t());
+  EXPECT_FALSE(weights.packed());
+  const auto a = torch::randn({7, 64});
+  auto out = torch::empty({7, 96});
+  weights.multiply(out, a, false);
+  EXPECT_TRUE(torch::equal(out, torch::mm(a, w_hh.t())));
 }

@@ -85,6 +85,19 @@ TEST(RecurrentKernels, Bf16LstmStepsEqualFloatStepsOnTheSameProduct) {
   expect_same(c16, c32, "cell state");
   for (int i = 0; i < 5; ++i) expect_same(side16[i], side32[i], "saved step values");
   expect_rounded_copy(h16, h16_float, "bf16 state");
+  // With the product already summed into the gates (W_hh packed for oneDNN), no product is passed.
+  auto gates_held = input_gates + product.to(torch::kFloat), h_held = h0.clone(), c_held = c0.clone();
+  auto h16_held = torch::empty({kRows, kHidden}, torch::kBFloat16);
+  std::vector<torch::Tensor> side_held;
+  for (int i = 0; i < 5; ++i) side_held.push_back(torch::empty_like(h0));
+  lstm_step_forward_bf16(0, kRows, kHidden, gates_held.data_ptr<float>(), {nullptr, nullptr, bf16_data(h16_held)},
+                         h_held.data_ptr<float>(), c_held.data_ptr<float>(), side_held[0].data_ptr<float>(),
+                         side_held[1].data_ptr<float>(), side_held[2].data_ptr<float>(), side_held[3].data_ptr<float>(),
+                         side_held[4].data_ptr<float>());
+  expect_same(gates_held, gates32, "activations, product held in the gates");
+  expect_same(c_held, c32, "cell state, product held in the gates");
+  for (int i = 0; i < 5; ++i) expect_same(side_held[i], side32[i], "saved step values, product held in the gates");
+  expect_rounded_copy(h16_held, h_held, "bf16 state, product held in the gates");
 
   const auto dh = torch::randn({kRows, kHidden}), dc = torch::randn({kRows, kHidden});
   auto dc32 = dc.clone(), dc16 = dc.clone(), dg32 = torch::empty_like(gates32), dg16 = torch::empty_like(gates32);

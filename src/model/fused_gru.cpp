@@ -88,6 +88,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     Tensor d_input_gates = torch::empty_like(gates), d_hidden_gates = torch::empty_like(gates);
     // In bf16 the kernels also write the gradients that go through W_hh as its operand.
     const bool bf16 = current_precision() == Precision::bf16;
+    const precise::RepeatedOperand w_hh_steps(w_hh);  // W_hh in every step's product
     const Tensor d_hidden16 = bf16 ? torch::empty(gates.sizes(), gates.options().dtype(torch::kBFloat16)) : Tensor();
     const Tensor d_hidden_operand = bf16 ? d_hidden16 : d_hidden_gates;
     Tensor carry = torch::empty(h0.sizes(), h0.options());
@@ -107,7 +108,12 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
                             dx + gate, dhg + gate, carry_data);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_operand.narrow(0, offset, rows), w_hh);
+      if (w_hh_steps.packed()) {
+        previous.copy_(carry.narrow(0, 0, rows));
+        w_hh_steps.multiply(previous, d_hidden_operand.narrow(0, offset, rows), true);
+      } else {
+        precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_operand.narrow(0, offset, rows), w_hh);
+      }
     });
     const Tensor d_inputs = precise::operand(d_input_gates);
     return {precise::mm(d_inputs, w_ih),

@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <optional>
+
 #include "model/int8_weights.hpp"
 #include "model/precision.hpp"
 #include "model/recurrent_kernels.hpp"
@@ -38,18 +40,25 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   r.c_prev = torch::empty_like(r.outputs);
   r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
   r.c = c0.clone(torch::MemoryFormat::Contiguous);
-  const Tensor w_hh_t = int8_hh ? Tensor() : precise::operand(w.w_hh).t();  // converted once for all steps
+  const std::optional<precise::RepeatedOperand> w_hh_t =  // converted once for all steps
+      int8_hh ? std::nullopt : std::make_optional<precise::RepeatedOperand>(w.w_hh.t());
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *c = r.c.data_ptr<float>(),
         *h_prev = r.h_prev.data_ptr<float>(), *c_prev = r.c_prev.data_ptr<float>(), *cells = r.cells.data_ptr<float>(),
         *tanh_c = r.tanh_c.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
-  // In bf16 the kernel adds the bf16 product to the gates and keeps the state's bf16 copy for the next one.
+  // In bf16 the kernel keeps the state's bf16 copy for the next product, and adds the product where
+  // it came back in bf16 (W_hh not packed for oneDNN).
   const bool bf16 = current_precision() == Precision::bf16 && !int8_hh;
   const Tensor h16 = bf16 ? r.h.to(torch::kBFloat16) : Tensor();
   for (const PackedStep& step : packed_steps(schedule)) {
     const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
     if (bf16) {
-      const Tensor recurrent = torch::mm(h16.narrow(0, 0, step.rows), w_hh_t);  // (rows, 4H) bf16
-      const Bf16StepForward step16{bf16_data(recurrent), nullptr, bf16_data(h16)};
+      Tensor step_gates = r.gates.narrow(0, step.offset, step.rows), recurrent;
+      const Tensor h_rows = h16.narrow(0, 0, step.rows);
+      if (w_hh_t->packed())
+        w_hh_t->multiply(step_gates, h_rows, true);
+      else
+        recurrent = torch::mm(h_rows, w_hh_t->operand());  // (rows, 4H) bf16
+      const Bf16StepForward step16{recurrent.defined() ? bf16_data(recurrent) : nullptr, nullptr, bf16_data(h16)};
       at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
         lstm_step_forward_bf16(first, last, hidden, gates + gate, step16, h, c, h_prev + state, c_prev + state,
                                cells + state, tanh_c + state, out + state);
@@ -60,7 +69,7 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
     if (int8_hh)
       step_gates.add_(int8_hh->linear(r.h.narrow(0, 0, step.rows)));
     else
-      precise::add_mm_(step_gates, r.h.narrow(0, 0, step.rows), w_hh_t);
+      w_hh_t->multiply(step_gates, r.h.narrow(0, 0, step.rows), true);
     at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
       lstm_step_forward(first, last, hidden, gates + gate, h, c, h_prev + state, c_prev + state, cells + state,
                         tanh_c + state, out + state);
@@ -96,6 +105,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     Tensor d_gates = torch::empty_like(gates);  // pre-activation gate gradients
     // In bf16 the kernel also writes them as the operand of the products that follow.
     const bool bf16 = current_precision() == Precision::bf16;
+    const precise::RepeatedOperand w_hh_steps(w_hh);  // W_hh in every step's product
     const Tensor d_gates16 = bf16 ? torch::empty(gates.sizes(), gates.options().dtype(torch::kBFloat16)) : Tensor();
     const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
                 *tanh_c_data = tanh_c.data_ptr<float>(), *c_prev_data = c_prevs.data_ptr<float>();
@@ -113,7 +123,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
                              dg + gate);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      precise::mm_out(previous, d_gates_multiplied.narrow(0, offset, rows), w_hh);
+      w_hh_steps.multiply(previous, d_gates_multiplied.narrow(0, offset, rows), false);
     });
     const Tensor d_bias = d_gates.sum(0);
     const Tensor d_gates_operand = precise::operand(d_gates_multiplied);

@@ -8,6 +8,7 @@
 #include "model/cpu_fast_paths.hpp"
 #include "model/int8_weights.hpp"
 #include "onednn_shim/bf16_matmul.hpp"
+#include "onednn_shim/bf16_packed_matmul.hpp"
 
 namespace nmt {
 namespace {
@@ -95,17 +96,22 @@ PrecisionScope::~PrecisionScope() { this_thread_precision = previous_; }
 namespace precise {
 namespace {
 
-// Whether a bf16 product of `a` and `b` can take oneDNN directly (onednn_shim/bf16_matmul.hpp):
-// fp32 results without bf16 rounding or a conversion pass. Only outside autograd (the fused layers'
-// own passes), since oneDNN records no graph.
+// Whether this thread's products can take oneDNN directly (onednn_shim/bf16_matmul.hpp): fp32 sums
+// of bf16 products without bf16 rounding or a conversion pass.
+bool direct_route() {
+  return this_thread_precision == Precision::bf16 && onednn_bf16_available() && cpu_fast_paths_enabled();
+}
+
+// Whether oneDNN can read `t` as a product's operand. Only outside autograd (the fused layers' own
+// passes), since oneDNN records no graph.
+bool direct_operand(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.dim() == 2 &&
+         (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16) &&
+         (!torch::GradMode::is_enabled() || !t.requires_grad());
+}
+
 bool direct(const torch::Tensor& a, const torch::Tensor& b) {
-  const auto readable = [](const torch::Tensor& t) {
-    return t.device().is_cpu() && t.dim() == 2 &&
-           (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16);
-  };
-  return this_thread_precision == Precision::bf16 && onednn_bf16_available() && cpu_fast_paths_enabled() &&
-         readable(a) && readable(b) && a.size(1) > 0 && a.size(1) == b.size(0) &&
-         (!torch::GradMode::is_enabled() || (!a.requires_grad() && !b.requires_grad()));
+  return direct_route() && direct_operand(a) && direct_operand(b) && a.size(1) > 0 && a.size(1) == b.size(0);
 }
 
 // Whether `out` can take the product of `a` and `b` in place: fp32 rows of its size, each contiguous.
@@ -204,6 +210,32 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
   if (!narrowed()) return torch::nn::functional::linear(x, weight, bias);
   const auto product = torch::nn::functional::linear(operand(x), operand(weight));
   return bias.defined() ? torch::add(bias, product) : as_float(product);
+}
+
+RepeatedOperand::RepeatedOperand(const torch::Tensor& b) : operand_(precise::operand(b)) {
+  if (!direct_route() || !direct_operand(operand_) || operand_.numel() == 0) return;
+  try {
+    torch::Tensor keep;
+    const Bf16Matrix matrix = bf16_matrix(operand_, keep);
+    packed_ = std::make_unique<Bf16PackedMatrix>(matrix, torch::get_num_threads());
+  } catch (const std::runtime_error&) {
+    // oneDNN cannot pack it here: the plain products below stay correct.
+  }
+}
+
+RepeatedOperand::~RepeatedOperand() = default;
+
+void RepeatedOperand::multiply(torch::Tensor& out, const torch::Tensor& a, bool accumulate) const {
+  if (packed_ && writable(out, a, operand_) && a.scalar_type() == torch::kBFloat16 && a.is_contiguous() &&
+      packed_->rows() == a.size(1)) {
+    const int64_t rows = a.size(0), inner = a.size(1);
+    packed_->multiply({bf16_data(a), rows, inner, inner, 1}, out.data_ptr<float>(),
+                      out.size(0) == 1 ? out.size(1) : out.stride(0), accumulate);
+  } else if (accumulate) {
+    precise::add_mm_(out, a, operand_);
+  } else {
+    precise::mm_out(out, a, operand_);
+  }
 }
 
 }  // namespace precise

@@ -8,9 +8,12 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace nmt {
+
+class Bf16PackedMatrix;
 
 enum class Precision { fp32, bf16, fp16, int8 };
 
@@ -70,6 +73,26 @@ void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tens
 // torch::nn::functional::linear: x @ weight^T + bias (bias may be undefined); in int8 where the
 // thread's Int8Scope holds `weight`.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+
+// A right-hand operand of many products in a row (a recurrent layer's W_hh, once per step). In bf16
+// through oneDNN it is reordered once into the layout oneDNN's kernels read, which every product of
+// a plain matrix does again; elsewhere its products are mm_out's and add_mm_'s.
+class RepeatedOperand {
+ public:
+  explicit RepeatedOperand(const torch::Tensor& b);  // (K, N), converted by operand() once
+  ~RepeatedOperand();
+  RepeatedOperand(const RepeatedOperand&) = delete;
+  RepeatedOperand& operator=(const RepeatedOperand&) = delete;
+  // Whether the products take the reordered matrix: bf16 products with fp32 sums.
+  bool packed() const { return packed_ != nullptr; }
+  const torch::Tensor& operand() const { return operand_; }
+  // out = a @ b, or out += a @ b when accumulate (fp32 out)
+  void multiply(torch::Tensor& out, const torch::Tensor& a, bool accumulate) const;
+
+ private:
+  torch::Tensor operand_;
+  std::unique_ptr<Bf16PackedMatrix> packed_;
+};
 }  // namespace precise
 
 }  // namespace nmt

@@ -92,7 +92,8 @@ template <bool kBf16>
   }
 }
 
-template <bool kBf16>
+// kRecurrent16: the bf16 recurrent product is still to be added (else the gates hold it).
+template <bool kBf16, bool kRecurrent16>
 [[gnu::always_inline]] inline void lstm_forward_rows(int64_t first, int64_t last, int64_t hidden,
                                                      float* __restrict gates, const uint16_t* __restrict recurrent16,
                                                      float* __restrict h, uint16_t* __restrict h16,
@@ -105,7 +106,7 @@ template <bool kBf16>
     NMT_NO_ALIASING
     for (int64_t k = 0; k < hidden; ++k) {
       float pre_i = i[k], pre_f = f[k], pre_g = g[k], pre_o = o[k];
-      if constexpr (kBf16) {  // the float gates hold the input projection and both biases
+      if constexpr (kRecurrent16) {  // the float gates hold the input projection and both biases
         pre_i += widen_bf16(recurrent16[gate + k]);
         pre_f += widen_bf16(recurrent16[gate + hidden + k]);
         pre_g += widen_bf16(recurrent16[gate + 2 * hidden + k]);
@@ -191,14 +192,18 @@ NMT_VECTOR_CLONES void gru_step_backward_bf16(int64_t first, int64_t last, int64
 NMT_VECTOR_CLONES void lstm_step_forward(int64_t first, int64_t last, int64_t hidden, float* gates, float* h,
                                          float* c, float* h_prev, float* c_prev, float* cells, float* tanh_c,
                                          float* out) {
-  lstm_forward_rows<false>(first, last, hidden, gates, nullptr, h, nullptr, c, h_prev, c_prev, cells, tanh_c, out);
+  lstm_forward_rows<false, false>(first, last, hidden, gates, nullptr, h, nullptr, c, h_prev, c_prev, cells, tanh_c, out);
 }
 
 NMT_VECTOR_CLONES void lstm_step_forward_bf16(int64_t first, int64_t last, int64_t hidden, float* gates,
                                               const Bf16StepForward& bf16, float* h, float* c, float* h_prev,
                                               float* c_prev, float* cells, float* tanh_c, float* out) {
-  lstm_forward_rows<true>(first, last, hidden, gates, bf16.recurrent, h, bf16.h, c, h_prev, c_prev, cells, tanh_c,
-                          out);
+  if (bf16.recurrent)
+    lstm_forward_rows<true, true>(first, last, hidden, gates, bf16.recurrent, h, bf16.h, c, h_prev, c_prev, cells,
+                                  tanh_c, out);
+  else
+    lstm_forward_rows<true, false>(first, last, hidden, gates, nullptr, h, bf16.h, c, h_prev, c_prev, cells, tanh_c,
+                                   out);
 }
 
 NMT_VECTOR_CLONES void lstm_step_backward(int64_t first, int64_t last, int64_t hidden, const float* dh, float* dc,

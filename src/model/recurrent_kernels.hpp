@@ -26,7 +26,7 @@ void gru_step_backward(int64_t first, int64_t last, int64_t hidden, const float*
 // gradients that go through W_hh. So a step converts nothing with tensor ops; the arithmetic is
 // the float kernel's on the same bf16 product (fast-math may order its additions differently).
 struct Bf16StepForward {
-  const uint16_t* recurrent;  // (rows, 3H or 4H), bf16 bits
+  const uint16_t* recurrent;  // (rows, 3H or 4H), bf16 bits; LSTM: null where the gates already hold it
   const float* bias;          // GRU: b_hh (3H)
   uint16_t* h;                // (rows, H): the new state, bf16 bits
 };

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "onednn_shim/bf16_layouts.hpp"   // empty without oneDNN
 #include "onednn_shim/onednn_engine.hpp"  // empty without oneDNN
 
 namespace nmt {
@@ -14,14 +15,6 @@ namespace nmt {
 namespace {
 
 using Layout = dnnl::memory::desc;
-
-Layout bf16_layout(const Bf16Matrix& m) {
-  return Layout({m.rows, m.columns}, dnnl::memory::data_type::bf16, {m.row_stride, m.column_stride});
-}
-
-Layout fp32_rows(int64_t rows, int64_t columns, int64_t row_stride) {
-  return Layout({rows, columns}, dnnl::memory::data_type::f32, {row_stride, 1});
-}
 
 // Products of at most this many rows (a recurrent step's, a decoding step's) get a kernel made for
 // their exact shape (brgemm: 11-14% faster there); larger ones, whose sizes change with every batch,
