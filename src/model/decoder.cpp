@@ -69,7 +69,8 @@ DecoderState DecoderImpl::start_unconditional(int64_t batch_size, const torch::D
 torch::Tensor DecoderImpl::embed(const torch::Tensor& tokens) { return philox_dropout(dropout_, embedding_(tokens)); }
 
 std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state, torch::Tensor input,
-                                                             const torch::Tensor& lengths) {
+                                                             const torch::Tensor& lengths,
+                                                             const torch::Tensor& positions) {
   if (config_.input_feeding) input = torch::cat({input, state.input_feed.unsqueeze(0)}, -1);
   torch::Tensor rnn_out;
   if (lengths.defined()) {
@@ -84,11 +85,19 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
     state.rnn = next_rnn;
   }
   auto hidden = rnn_out.transpose(0, 1);  // (B, T, H)
+  // The attentional layer's products run on the rows at `positions` only: a batch's padding rows
+  // (a quarter of the bench's) would be dropped after them.
+  const auto at_positions = [&](const torch::Tensor& rows) {
+    return positions.defined() ? rows.reshape({-1, rows.size(-1)}).index_select(0, positions) : rows;
+  };
   torch::Tensor weights;
   if (attention_) {
     auto [context, attention_weights] = attention_->forward(hidden, state.memory, state.keys, state.mask);
-    hidden = torch::tanh(precise::linear(torch::cat({hidden, context}, -1), combine_->weight, combine_->bias));
+    const auto attentional_input = at_positions(torch::cat({hidden, context}, -1));
+    hidden = torch::tanh(precise::linear(attentional_input, combine_->weight, combine_->bias));
     weights = attention_weights;
+  } else {
+    hidden = at_positions(hidden);
   }
   if (config_.input_feeding) state.input_feed = hidden.select(1, hidden.size(1) - 1);
   return {hidden, weights};
@@ -156,21 +165,17 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::teacher_forced(DecoderStat
                                                                      const torch::Tensor& lengths,
                                                                      const torch::Tensor& positions) {
   const auto embedded = embed(tgt_in);
-  torch::Tensor hidden, weights;
-  if (!config_.input_feeding) {
-    std::tie(hidden, weights) = attend(state, embedded, lengths);
-  } else {
-    // Each attentional vector feeds the next step, so the recurrence runs token by token; the
-    // output layer, the largest product, still runs once over the whole sequence.
-    std::vector<torch::Tensor> hiddens, step_weights;
-    for (int64_t t = 0; t < tgt_in.size(0); ++t) {
-      auto [step_hidden, step_weight] = attend(state, embedded.slice(0, t, t + 1));
-      hiddens.push_back(step_hidden);
-      if (step_weight.defined()) step_weights.push_back(step_weight);
-    }
-    hidden = torch::cat(hiddens, 1);
-    if (!step_weights.empty()) weights = torch::cat(step_weights, 1);
+  if (!config_.input_feeding) return attend(state, embedded, lengths, positions);
+  // Each attentional vector feeds the next step, so the recurrence runs token by token; the
+  // output layer, the largest product, still runs once over the whole sequence.
+  std::vector<torch::Tensor> hiddens, step_weights;
+  for (int64_t t = 0; t < tgt_in.size(0); ++t) {
+    auto [step_hidden, step_weight] = attend(state, embedded.slice(0, t, t + 1));
+    hiddens.push_back(step_hidden);
+    if (step_weight.defined()) step_weights.push_back(step_weight);
   }
+  auto hidden = torch::cat(hiddens, 1);
+  const auto weights = step_weights.empty() ? torch::Tensor() : torch::cat(step_weights, 1);
   if (positions.defined()) hidden = hidden.reshape({-1, hidden.size(-1)}).index_select(0, positions);
   return {hidden, weights};
 }

@@ -81,10 +81,10 @@ class DecoderImpl : public torch::nn::Module {
 
  private:
   torch::Tensor embed(const torch::Tensor& tokens);  // (T, B) -> (T, B, E), with dropout
-  // Attentional vectors (B, T, H) and attention weights (B, T, S) for embedded input (T, B, E);
-  // T is 1 with input feeding.
+  // Attentional vectors (B, T, H), or (P, H) at `positions` (b * T + t), and attention weights
+  // (B, T, S) for embedded input (T, B, E); T is 1 with input feeding, which needs every vector.
   std::tuple<torch::Tensor, torch::Tensor> attend(DecoderState& state, torch::Tensor input,
-                                                  const torch::Tensor& lengths = {});
+                                                  const torch::Tensor& lengths = {}, const torch::Tensor& positions = {});
   // forward()'s attentional vectors (B, T, H), or (P, H) at `positions`, and attention weights.
   std::tuple<torch::Tensor, torch::Tensor> teacher_forced(DecoderState& state, const torch::Tensor& tgt_in,
                                                           const torch::Tensor& lengths, const torch::Tensor& positions);
