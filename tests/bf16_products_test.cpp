@@ -167,8 +167,9 @@ TEST(Bf16Products, ARepeatedOperandsProductsAreFp32SumsOfRoundedOperandsAtEveryR
   const auto expected = [&](const torch::Tensor& a) { return torch::mm(rounded(a), rounded(w_hh.t())); };
   {
     const PrecisionScope bf16(Precision::bf16);
-    const precise::RepeatedOperand weights(w_hh.t());
+    const precise::RepeatedOperand weights(w_hh.t(), 4);
     EXPECT_EQ(weights.packed(), onednn_bf16_available());
+    EXPECT_FALSE(precise::RepeatedOperand(w_hh.t(), 1).packed()) << "packed for a single product";
     for (const int64_t count : {1, 7, 64, 129}) {
       SCOPED_TRACE(std::to_string(count) + " rows");
       const auto a = torch::randn({count, 64}).to(torch::kBFloat16);
@@ -187,7 +188,7 @@ TEST(Bf16Products, ARepeatedOperandsProductsAreFp32SumsOfRoundedOperandsAtEveryR
     }
   }
   // In fp32 nothing is packed and the products are LibTorch's own, to the bit.
-  const precise::RepeatedOperand weights(w_hh.t());
+  const precise::RepeatedOperand weights(w_hh.t(), 4);
   EXPECT_FALSE(weights.packed());
   const auto a = torch::randn({7, 64});
   auto out = torch::empty({7, 96});

@@ -88,7 +88,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     Tensor d_input_gates = torch::empty_like(gates), d_hidden_gates = torch::empty_like(gates);
     // In bf16 the kernels also write the gradients that go through W_hh as its operand.
     const bool bf16 = current_precision() == Precision::bf16;
-    const precise::RepeatedOperand w_hh_steps(w_hh);  // W_hh in every step's product
+    const precise::RepeatedOperand w_hh_steps(w_hh, schedule.batch_sizes.size());  // in every step's product
     const Tensor d_hidden16 = bf16 ? torch::empty(gates.sizes(), gates.options().dtype(torch::kBFloat16)) : Tensor();
     const Tensor d_hidden_operand = bf16 ? d_hidden16 : d_hidden_gates;
     Tensor carry = torch::empty(h0.sizes(), h0.options());

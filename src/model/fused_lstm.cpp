@@ -40,8 +40,9 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   r.c_prev = torch::empty_like(r.outputs);
   r.h = h0.clone(torch::MemoryFormat::Contiguous);  // the step kernels read the state as a dense array
   r.c = c0.clone(torch::MemoryFormat::Contiguous);
+  const std::vector<PackedStep> steps = packed_steps(schedule);
   const std::optional<precise::RepeatedOperand> w_hh_t =  // converted once for all steps
-      int8_hh ? std::nullopt : std::make_optional<precise::RepeatedOperand>(w.w_hh.t());
+      int8_hh ? std::nullopt : std::make_optional<precise::RepeatedOperand>(w.w_hh.t(), steps.size());
   float *gates = r.gates.data_ptr<float>(), *h = r.h.data_ptr<float>(), *c = r.c.data_ptr<float>(),
         *h_prev = r.h_prev.data_ptr<float>(), *c_prev = r.c_prev.data_ptr<float>(), *cells = r.cells.data_ptr<float>(),
         *tanh_c = r.tanh_c.data_ptr<float>(), *out = r.outputs.data_ptr<float>();
@@ -49,7 +50,7 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
   // it came back in bf16 (W_hh not packed for oneDNN).
   const bool bf16 = current_precision() == Precision::bf16 && !int8_hh;
   const Tensor h16 = bf16 ? r.h.to(torch::kBFloat16) : Tensor();
-  for (const PackedStep& step : packed_steps(schedule)) {
+  for (const PackedStep& step : steps) {
     const int64_t gate = step.offset * 4 * hidden, state = step.offset * hidden;
     if (bf16) {
       Tensor step_gates = r.gates.narrow(0, step.offset, step.rows), recurrent;
@@ -105,7 +106,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     Tensor d_gates = torch::empty_like(gates);  // pre-activation gate gradients
     // In bf16 the kernel also writes them as the operand of the products that follow.
     const bool bf16 = current_precision() == Precision::bf16;
-    const precise::RepeatedOperand w_hh_steps(w_hh);  // W_hh in every step's product
+    const precise::RepeatedOperand w_hh_steps(w_hh, schedule.batch_sizes.size());  // in every step's product
     const Tensor d_gates16 = bf16 ? torch::empty(gates.sizes(), gates.options().dtype(torch::kBFloat16)) : Tensor();
     const float *dh = dh_state.data_ptr<float>(), *gate_data = gates.data_ptr<float>(),
                 *tanh_c_data = tanh_c.data_ptr<float>(), *c_prev_data = c_prevs.data_ptr<float>();

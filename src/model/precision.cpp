@@ -212,8 +212,8 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
   return bias.defined() ? torch::add(bias, product) : as_float(product);
 }
 
-RepeatedOperand::RepeatedOperand(const torch::Tensor& b) : operand_(precise::operand(b)) {
-  if (!direct_route() || !direct_operand(operand_) || operand_.numel() == 0) return;
+RepeatedOperand::RepeatedOperand(const torch::Tensor& b, int64_t products) : operand_(precise::operand(b)) {
+  if (products < 2 || !direct_route() || !direct_operand(operand_) || operand_.numel() == 0) return;
   try {
     torch::Tensor keep;
     const Bf16Matrix matrix = bf16_matrix(operand_, keep);

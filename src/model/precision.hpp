@@ -74,12 +74,13 @@ void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tens
 // thread's Int8Scope holds `weight`.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
 
-// A right-hand operand of many products in a row (a recurrent layer's W_hh, once per step). In bf16
-// through oneDNN it is reordered once into the layout oneDNN's kernels read, which every product of
-// a plain matrix does again; elsewhere its products are mm_out's and add_mm_'s.
+// A right-hand operand of `products` products in a row (a recurrent layer's W_hh, once per step). In
+// bf16 through oneDNN, and for more than one product, it is reordered once into the layout oneDNN's
+// kernels read, which every product of a plain matrix does again (so for one product packing gains
+// nothing); elsewhere its products are mm_out's and add_mm_'s.
 class RepeatedOperand {
  public:
-  explicit RepeatedOperand(const torch::Tensor& b);  // (K, N), converted by operand() once
+  RepeatedOperand(const torch::Tensor& b, int64_t products);  // b (K, N), converted by operand() once
   ~RepeatedOperand();
   RepeatedOperand(const RepeatedOperand&) = delete;
   RepeatedOperand& operator=(const RepeatedOperand&) = delete;
