@@ -1,8 +1,8 @@
 // A bf16 matrix reordered once into oneDNN's blocked weights layout, and products that read it.
 #include "onednn_shim/bf16_packed_matmul.hpp"
 
-#include <array>
 #include <stdexcept>
+#include <vector>
 
 #include "onednn_shim/bf16_layouts.hpp"   // empty without oneDNN
 #include "onednn_shim/onednn_engine.hpp"  // empty without oneDNN
@@ -60,12 +60,16 @@ void Bf16PackedMatrix::multiply(const Bf16Matrix& a, float* c, int64_t ldc, bool
   if (a.rows == 0) return;
   if (a.row_stride != a.columns || a.column_stride != 1)
     throw std::invalid_argument("Bf16PackedMatrix: the left operand must be dense rows");
-  // Kernels by shape and thread count, as bf16_matmul's exact ones; the packed layout's size tells
-  // apart matrices of one shape packed differently.
-  using Key = std::array<int64_t, 7>;
-  static OnednnKernelCache<Key, dnnl::matmul> kernels;
+  // Kernels by shape and thread count, as bf16_matmul's exact ones, and by the packed layout itself
+  // (its blocking), so a kernel only ever reads the layout it was made for.
+  static OnednnKernelCache<std::vector<int64_t>, dnnl::matmul> kernels;
   const Layout& weights_layout = packed_->weights.get_desc();
-  const Key key{a.rows, rows_, columns_, ldc, accumulate, threads_, static_cast<int64_t>(weights_layout.get_size())};
+  std::vector<int64_t> key{a.rows, rows_, columns_, ldc, accumulate, threads_, weights_layout.data.format_kind};
+  const dnnl_blocking_desc_t& blocking = weights_layout.data.format_desc.blocking;
+  key.insert(key.end(), blocking.strides, blocking.strides + 2);
+  key.insert(key.end(), blocking.inner_blks, blocking.inner_blks + blocking.inner_nblks);
+  key.insert(key.end(), blocking.inner_idxs, blocking.inner_idxs + blocking.inner_nblks);
+  key.push_back(static_cast<int64_t>(weights_layout.data.extra.flags));
   try {
     const dnnl::matmul product = kernels.get(key, [&] {
       return dnnl::matmul(description(left_rows(a.rows, rows_), weights_layout, fp32_rows(a.rows, columns_, ldc),
