@@ -229,9 +229,15 @@ void RepeatedOperand::multiply(torch::Tensor& out, const torch::Tensor& a, bool 
   if (packed_ && writable(out, a, operand_) && a.scalar_type() == torch::kBFloat16 && a.is_contiguous() &&
       packed_->rows() == a.size(1)) {
     const int64_t rows = a.size(0), inner = a.size(1);
-    packed_->multiply({bf16_data(a), rows, inner, inner, 1}, out.data_ptr<float>(),
-                      out.size(0) == 1 ? out.size(1) : out.stride(0), accumulate);
-  } else if (accumulate) {
+    try {
+      packed_->multiply({bf16_data(a), rows, inner, inner, 1}, out.data_ptr<float>(),
+                        out.size(0) == 1 ? out.size(1) : out.stride(0), accumulate);
+      return;
+    } catch (const std::runtime_error&) {
+      // oneDNN has no kernel for this shape: the plain product below computes the same.
+    }
+  }
+  if (accumulate) {
     precise::add_mm_(out, a, operand_);
   } else {
     precise::mm_out(out, a, operand_);
