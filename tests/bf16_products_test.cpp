@@ -185,6 +185,10 @@ TEST(Bf16Products, ARepeatedOperandsProductsAreFp32SumsOfRoundedOperandsAtEveryR
       auto again = state.clone().narrow(0, 0, count);
       weights.multiply(again, a, false);
       EXPECT_TRUE(torch::equal(again, written_rows)) << "the same product gave other bits";
+      const auto carry = torch::randn({count, 96});
+      auto added = state.clone().narrow(0, 0, count);
+      weights.add_product(added, carry, a);
+      expect_fp32_sums(added, carry + expected(a));
     }
   }
   // In fp32 nothing is packed and the products are LibTorch's own, to the bit.
@@ -194,4 +198,7 @@ TEST(Bf16Products, ARepeatedOperandsProductsAreFp32SumsOfRoundedOperandsAtEveryR
   auto out = torch::empty({7, 96});
   weights.multiply(out, a, false);
   EXPECT_TRUE(torch::equal(out, torch::mm(a, w_hh.t())));
+  const auto carry = torch::randn({7, 96});
+  weights.add_product(out, carry, a);
+  EXPECT_TRUE(torch::equal(out, torch::addmm(carry, a, w_hh.t())));
 }

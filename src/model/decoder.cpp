@@ -86,7 +86,7 @@ std::tuple<torch::Tensor, torch::Tensor> DecoderImpl::attend(DecoderState& state
   }
   auto hidden = rnn_out.transpose(0, 1);  // (B, T, H)
   // The attentional layer's products run on the rows at `positions` only: a batch's padding rows
-  // (a quarter of the bench's) would be dropped after them.
+  // would be dropped after them.
   const auto at_positions = [&](const torch::Tensor& rows) {
     return positions.defined() ? rows.reshape({-1, rows.size(-1)}).index_select(0, positions) : rows;
   };

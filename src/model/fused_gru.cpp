@@ -108,12 +108,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
                             dx + gate, dhg + gate, carry_data);
       });
       Tensor previous = dh_state.narrow(0, 0, rows);
-      if (w_hh_steps.packed()) {
-        previous.copy_(carry.narrow(0, 0, rows));
-        w_hh_steps.multiply(previous, d_hidden_operand.narrow(0, offset, rows), true);
-      } else {
-        precise::addmm_out(previous, carry.narrow(0, 0, rows), d_hidden_operand.narrow(0, offset, rows), w_hh);
-      }
+      w_hh_steps.add_product(previous, carry.narrow(0, 0, rows), d_hidden_operand.narrow(0, offset, rows));
     });
     const Tensor d_inputs = precise::operand(d_input_gates);
     return {precise::mm(d_inputs, w_ih),

@@ -225,9 +225,19 @@ RepeatedOperand::RepeatedOperand(const torch::Tensor& b, int64_t products) : ope
 
 RepeatedOperand::~RepeatedOperand() = default;
 
+bool RepeatedOperand::takes_packed(const torch::Tensor& out, const torch::Tensor& a) const {
+  return packed_ && writable(out, a, operand_) && a.scalar_type() == torch::kBFloat16 && a.is_contiguous() &&
+         packed_->rows() == a.size(1);
+}
+
+void RepeatedOperand::add_product(torch::Tensor& out, const torch::Tensor& input, const torch::Tensor& a) const {
+  if (!takes_packed(out, a)) return precise::addmm_out(out, input, a, operand_);
+  out.copy_(input);
+  multiply(out, a, true);
+}
+
 void RepeatedOperand::multiply(torch::Tensor& out, const torch::Tensor& a, bool accumulate) const {
-  if (packed_ && writable(out, a, operand_) && a.scalar_type() == torch::kBFloat16 && a.is_contiguous() &&
-      packed_->rows() == a.size(1)) {
+  if (takes_packed(out, a)) {
     const int64_t rows = a.size(0), inner = a.size(1);
     try {
       packed_->multiply({bf16_data(a), rows, inner, inner, 1}, out.data_ptr<float>(),

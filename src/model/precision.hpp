@@ -89,8 +89,13 @@ class RepeatedOperand {
   const torch::Tensor& operand() const { return operand_; }
   // out = a @ b, or out += a @ b when accumulate (fp32 out)
   void multiply(torch::Tensor& out, const torch::Tensor& a, bool accumulate) const;
+  // out = input + a @ b (fp32 out and input), as addmm_out
+  void add_product(torch::Tensor& out, const torch::Tensor& input, const torch::Tensor& a) const;
 
  private:
+  // Whether the product of `a` into `out` can read the packed matrix.
+  bool takes_packed(const torch::Tensor& out, const torch::Tensor& a) const;
+
   torch::Tensor operand_;
   std::unique_ptr<Bf16PackedMatrix> packed_;
 };
