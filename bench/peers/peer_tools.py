@@ -24,8 +24,12 @@ REFERENCE = os.path.join(ROOT, "..", "shared", "bench", "torch_reference.py")
 SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
 
 
-def prepare_data():
-    """Plain-text copies of Multi30k de-en (tok) for the peers, which do not read gzip."""
+def prepare_data(nmt):
+    """nmt's bench data (configs/bench-*.yaml share runs/bench/data), and plain-text copies of Multi30k de-en
+    (tok) for the peers, which do not read gzip."""
+    if not os.path.exists(os.path.join(ROOT, "runs/bench/data/manifest.json")):
+        subprocess.run([nmt, "preprocess", "--config", "configs/bench-gru.yaml", "--log-level", "warn"], cwd=ROOT,
+                       check=True)
     os.makedirs(DATA, exist_ok=True)
     for name, split in SPLITS.items():
         for lang in ("de", "en"):

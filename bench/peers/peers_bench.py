@@ -103,7 +103,7 @@ def main():
     a = p.parse_args()
     a.cells, a.threads = a.cells.split(","), [int(t) for t in a.threads.split(",")]
     a.only = [s for s in a.only.split(",") if s]
-    tools.prepare_data()
+    tools.prepare_data(a.nmt)
     tools.onmt_vocab()
     os.makedirs(tools.WORK, exist_ok=True)
     with open(os.path.join(tools.WORK, "results.jsonl"), "a") as out:
