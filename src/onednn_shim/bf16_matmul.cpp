@@ -55,7 +55,8 @@ dnnl::matmul kernel(const Bf16Matrix& a, const Bf16Matrix& b, int64_t ldc, bool 
 
 // Whether oneDNN runs these products in this process, checked once on a small product of each route
 // (exact shape, run-time sizes) against exact sums. Under a LibTorch wheel (2.15) Debian's oneDNN
-// answers `unimplemented` when gemm:jit executes (cause not found); there precise:: keeps LibTorch's.
+// answers `unimplemented` when gemm:jit executes (the wheel's oneDNN 3.x takes over 2.6's kernel
+// set-up by symbol name: bench/onednn_wheel_probe.cpp); there precise:: keeps LibTorch's.
 bool products_run() {
   const auto run = [](int64_t rows) {
     std::vector<uint16_t> left(rows * 8, 0x3f80), right(8 * 3, 0x4000);  // ones times twos
