@@ -1,5 +1,5 @@
 // Whether Debian's oneDNN runs a bf16 gemm:jit product in a process that also loads a torch wheel's
-// libtorch_cpu, which exports weak oneDNN 3.x internals under the names 2.6's own use; and whether a
+// libtorch_cpu, which exports weak oneDNN 3.x internals under names 2.6 uses too; and whether a
 // library loaded with RTLD_DEEPBIND, whose lookups search its own dependencies first, escapes that.
 // One file, built twice: the product as a library linked to libdnnl, and a main linked to libtorch_cpu.
 //   T=~/.cache/nmt/torch-2.15.0/lib/python3.11/site-packages/torch/lib
