@@ -34,6 +34,12 @@ def run(cmd, env=None):
     return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
+def prepare_bench_data(nmt):
+    """Both bench configs read the data directory of configs/bench-gru.yaml: encoded once, when missing."""
+    if not os.path.exists(os.path.join(ROOT, "runs/bench/data/manifest.json")):
+        run([nmt, "preprocess", "--config", "configs/bench-gru.yaml", "--log-level", "warn"])
+
+
 def with_reference_core():
     """This environment with nmt's OpenBLAS core, for the reference and the floor probe."""
     env = dict(os.environ)
@@ -105,9 +111,7 @@ def main():
     precisions = a.precisions.split(",")
     global REFERENCE_OPENBLAS_CORE
     REFERENCE_OPENBLAS_CORE = nmt_openblas_core(a.nmt)
-    # Both bench configs read the data directory of configs/bench-gru.yaml: encoded once, here.
-    if not os.path.exists(os.path.join(ROOT, "runs/bench/data/manifest.json")):
-        run([a.nmt, "preprocess", "--config", "configs/bench-gru.yaml", "--log-level", "warn"])
+    prepare_bench_data(a.nmt)
     print(json.dumps({"openblas_core": REFERENCE_OPENBLAS_CORE, "nmt_commit": run(["git", "rev-parse", "--short", "HEAD"]).strip(),
                       "precisions": precisions}), flush=True)
     if not os.path.exists(os.path.join(ROOT, "../shared/bench/torch_reference.py")):

@@ -12,7 +12,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
-from run_bench import native_bf16  # noqa: E402,F401  (peers_bench and peer_decode use it from here)
+from run_bench import native_bf16, prepare_bench_data  # noqa: E402,F401  (native_bf16: for peers_bench, peer_decode)
 from train_metrics import tokens_per_sec_after  # noqa: E402
 
 PEERS = os.environ.get("NMT_PEERS_DIR", os.path.expanduser("~/.cache/nmt/peers"))
@@ -27,9 +27,7 @@ SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
 def prepare_data(nmt):
     """nmt's bench data (configs/bench-*.yaml share runs/bench/data), and plain-text copies of Multi30k de-en
     (tok) for the peers, which do not read gzip."""
-    if not os.path.exists(os.path.join(ROOT, "runs/bench/data/manifest.json")):
-        subprocess.run([nmt, "preprocess", "--config", "configs/bench-gru.yaml", "--log-level", "warn"], cwd=ROOT,
-                       check=True)
+    prepare_bench_data(nmt)
     os.makedirs(DATA, exist_ok=True)
     for name, split in SPLITS.items():
         for lang in ("de", "en"):
