@@ -23,6 +23,7 @@ packages=(
   python3-torch # torchrun (a test runs nmt under it) and the PyTorch reference of bench/
   libgtest-dev libgmock-dev
   wrk chromium chromium-driver python3-selenium   # nmt serve: load figures and the browser test
+  qemu-user   # qemu-x86_64 -cpu EPYC-Milan: tests on an emulated AVX2-only CPU (AMD Zen 3)
   iproute2   # ip netns and veth: the two-host data-parallel tests; tc: bench/two_hosts_bench.py
   nginx   # the tested reverse-proxy example in configs/nginx/ (its own service is not used)
   libopenblas0-openmp libopenblas-openmp-dev

@@ -1,5 +1,5 @@
 // The onednn-direct int8 engine's parts: activation rounding, and oneDNN's int32 sums against
-// exact ones with the scales and bias applied as documented, for any row count.
+// exact ones with the scales and bias applied as documented, for any row count, with VNNI or without.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -41,13 +41,22 @@ TEST(OnednnInt8, SumsAreExactAndEachRowIsIndependentOfItsBatch) {
     GTEST_SKIP() << "built without oneDNN";
   }
   EXPECT_EQ(int8_engines().front(), "onednn-direct");
+  // Without VNNI (a CPU without it, or ONEDNN_MAX_CPU_ISA=AVX2) weights keep 7 bits, and a weight
+  // beyond them is refused rather than summed with 16-bit saturation.
+  const int limit = onednn_int8_weight_limit();
+  EXPECT_EQ(limit, onednn_runs_vnni() ? 127 : 63);
+  if (limit < 127) {
+    const std::vector<int8_t> beyond{1, static_cast<int8_t>(-limit - 1)};
+    const float one = 1.0f;
+    EXPECT_THROW(OnednnInt8Matmul(beyond.data(), &one, nullptr, 1, 2), std::invalid_argument);
+  }
   std::mt19937 random(7);
-  std::uniform_int_distribution<int> value(-127, 127);
+  std::uniform_int_distribution<int> value(-127, 127), weight_value(-limit, limit);
   std::uniform_real_distribution<float> unit(0.001f, 0.01f);
   // Widths oneDNN blocks differently (16, 64, odd) and one long enough for large int32 sums.
   for (const auto& [out, in] : std::vector<std::pair<int64_t, int64_t>>{{48, 16}, {300, 512}, {37, 1000}}) {
     std::vector<int8_t> weight(static_cast<size_t>(out * in));
-    for (auto& w : weight) w = static_cast<int8_t>(value(random));
+    for (auto& w : weight) w = static_cast<int8_t>(weight_value(random));
     std::vector<float> column_scales(static_cast<size_t>(out)), bias(static_cast<size_t>(out));
     for (int64_t j = 0; j < out; ++j) column_scales[j] = unit(random), bias[j] = unit(random) - 0.005f;
     const OnednnInt8Matmul product(weight.data(), column_scales.data(), bias.data(), out, in);

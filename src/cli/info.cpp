@@ -36,7 +36,9 @@ std::string int8_engine_list() {
   std::string list;
   for (const auto& engine : engines) list += (list.empty() ? "" : ", ") + engine;
   try {
-    return list + "; int8 decoding uses " + int8_engine();
+    const std::string engine = int8_engine();
+    return list + "; int8 decoding uses " + engine +
+           (int8_operand_in_7_bits(engine) ? " (no VNNI here: one operand in 7 bits)" : "");
   } catch (const std::exception& error) {
     return list + "; " + error.what();
   }

@@ -42,7 +42,7 @@ ForwardResult gru_forward(const Tensor& x, const StepSchedule& schedule, const T
   for (const PackedStep& step : packed_steps(schedule)) {
     const int64_t gate = step.offset * 3 * hidden, state = step.offset * hidden;
     if (bf16) {
-      const Tensor recurrent = torch::mm(h16.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H) bf16, no bias
+      const Tensor recurrent = precise::bf16_mm(h16.narrow(0, 0, step.rows), w_hh_t);  // (rows, 3H), no bias
       const Bf16StepForward step16{bf16_data(recurrent), w.b_hh.data_ptr<float>(), bf16_data(h16)};
       at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
         gru_step_forward_bf16(first, last, hidden, gates + gate, step16, h, h_prev + state, hidden_new + state,

@@ -58,7 +58,7 @@ ForwardResult lstm_forward(const Tensor& x, const StepSchedule& schedule, const 
       if (w_hh_t->packed())
         w_hh_t->multiply(step_gates, h_rows, true);
       else
-        recurrent = torch::mm(h_rows, w_hh_t->operand());  // (rows, 4H) bf16
+        recurrent = precise::bf16_mm(h_rows, w_hh_t->operand());  // (rows, 4H) bf16
       const Bf16StepForward step16{recurrent.defined() ? bf16_data(recurrent) : nullptr, nullptr, bf16_data(h16)};
       at::parallel_for(0, step.rows, rows_per_task(hidden), [&](int64_t first, int64_t last) {
         lstm_step_forward_bf16(first, last, hidden, gates + gate, step16, h, c, h_prev + state, c_prev + state,

@@ -47,6 +47,12 @@ c10::intrusive_ptr<LinearPackedParamsBase> prepack(const at::Tensor& quantized_w
 
 }  // namespace
 
+bool int8_operand_in_7_bits(const std::string& engine) {
+  if (engine == "qnnpack") return false;
+  if (engine == "onednn-direct" || (engine == "onednn" && onednn_int8_available())) return !onednn_runs_vnni();
+  return !cpu_has_vnni();
+}
+
 std::vector<std::string> int8_engines() {
   std::vector<std::string> available;
   if (onednn_int8_available()) available.emplace_back("onednn-direct");
@@ -78,20 +84,22 @@ std::string int8_engine() {
 Int8Matrix::Int8Matrix(const torch::Tensor& weight, const torch::Tensor& bias, const std::string& engine,
                        Int8Input input)
     : input_(input),
-      reduce_range_((engine == "fbgemm" || engine == "x86" || engine == "onednn-direct") && !cpu_has_vnni()),
+      reduce_range_(engine != "onednn-direct" && int8_operand_in_7_bits(engine)),
       out_features_(weight.size(0)) {
   if (weight.dim() != 2 || !weight.device().is_cpu() || weight.scalar_type() != torch::kFloat)
     throw std::invalid_argument("int8: a weight must be a 2-d fp32 CPU matrix");
   if (weight.size(1) < 2) throw std::invalid_argument("int8: a weight needs at least two columns");
   torch::NoGradGuard no_grad;
   const auto w = weight.detach().contiguous();
-  // A row's largest magnitude maps to 127; an all-zero row keeps a tiny positive scale.
-  const auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
+  // A row's largest magnitude maps to the engine's largest weight; an all-zero row keeps a tiny positive scale.
+  const double levels = engine == "onednn-direct" ? onednn_int8_weight_limit() : 127;
+  const auto scales = (w.abs().amax(1) / levels).clamp_min(1e-12).to(torch::kDouble);
   if (bias.defined()) bias_ = bias.detach().to(torch::kFloat).contiguous();
   if (engine == "onednn-direct") {
     // Plain int8 values, without LibTorch's quantized tensors (which 2.x deprecates); the
     // activations' levels divide out with the weights' scales, once per column.
-    const auto values = (w.to(torch::kDouble) / scales.unsqueeze(1)).round().clamp(-127, 127).to(torch::kChar).contiguous();
+    const auto values =
+        (w.to(torch::kDouble) / scales.unsqueeze(1)).round().clamp(-levels, levels).to(torch::kChar).contiguous();
     const auto column_scales = (scales / activation_levels()).to(torch::kFloat).contiguous();
     direct_ = std::make_shared<const OnednnInt8Matmul>(values.data_ptr<int8_t>(), column_scales.data_ptr<float>(),
                                                        bias_.defined() ? bias_.data_ptr<float>() : nullptr,

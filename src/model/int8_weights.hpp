@@ -25,6 +25,12 @@ std::vector<std::string> int8_engines();
 // there is none.
 std::string int8_engine();
 
+// Whether one operand of `engine`'s products keeps 7 bits on this CPU: where its kernels have no
+// VNNI they add pairs of 8-bit products in saturating 16 bits. The activations on LibTorch's fbgemm,
+// x86 and onednn (reduce_range), the weights on onednn-direct (onednn_int8_weight_limit); never on
+// qnnpack, whose sums do not saturate.
+bool int8_operand_in_7_bits(const std::string& engine);
+
 // What a product's input rows are known to hold. Within [-1, 1] (tanh outputs, recurrent states and
 // averages of them) one fixed range serves every row; anything else (embeddings) gets a scale per row.
 enum class Int8Input { bounded, any };
@@ -48,8 +54,7 @@ class Int8Matrix {
   torch::Tensor bias_;
   torch::Tensor span_row_;  // LibTorch's engines: (1, in), +1 and -1, the fixed range every call's input spans
   Int8Input input_;
-  // Activations in 7 bits on a CPU without VNNI (cpu_has_vnni), where int8 kernels can saturate:
-  // fbgemm, x86 and onednn-direct.
+  // Activations in 7 bits (int8_operand_in_7_bits) on LibTorch's engines.
   bool reduce_range_;
   int64_t out_features_, bytes_;
 };

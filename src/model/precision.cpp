@@ -47,7 +47,8 @@ Precision precision_from_name(const std::string& name) {
 
 bool cpu_has_native_bf16() {
   const auto features = extended_features();
-  return (features.eax1 & (1u << 5)) || (features.edx0 & (1u << 22));  // AVX512_BF16, AMX-BF16
+  const bool hardware = (features.eax1 & (1u << 5)) || (features.edx0 & (1u << 22));  // AVX512_BF16, AMX-BF16
+  return hardware && library_bf16_products_sum_in_fp32();
 }
 
 bool cpu_has_vnni() {
@@ -92,6 +93,23 @@ PrecisionScope::PrecisionScope(Precision precision) : previous_(this_thread_prec
 }
 
 PrecisionScope::~PrecisionScope() { this_thread_precision = previous_; }
+
+bool library_bf16_products_sum_in_fp32() {
+  // Sums of 300 ones, in every transposition: a bf16 accumulator cannot reach them (it stops at 256).
+  static const bool sums = [] {
+    const torch::NoGradGuard no_grad;
+    try {
+      const auto ones = [](int64_t rows, int64_t columns) { return torch::ones({rows, columns}, torch::kBFloat16); };
+      for (const auto& a : {ones(3, 300), ones(300, 3).t()})
+        for (const auto& b : {ones(300, 5), ones(5, 300).t()})
+          if (!torch::mm(a, b).eq(300).all().item<bool>()) return false;
+      return torch::bmm(ones(3, 300).unsqueeze(0), ones(300, 5).unsqueeze(0)).eq(300).all().item<bool>();
+    } catch (const std::exception&) {
+      return false;
+    }
+  }();
+  return sums;
+}
 
 namespace precise {
 namespace {
@@ -157,30 +175,54 @@ torch::Tensor direct_product(const torch::Tensor& a, const torch::Tensor& b, con
   return out;
 }
 
+
+// LibTorch's product `product(x, y)` of operands in the thread's narrowed type, or where its bf16
+// products do not sum in fp32 here, the same product made by fp32 kernels from the operands' (bf16)
+// values and rounded to bf16 as LibTorch's is: the numbers a CPU with bf16 gives, up to the order of
+// the sums, and faster than LibTorch's bf16 fallback.
+template <typename Product>
+torch::Tensor narrowed_product(Product&& product, const torch::Tensor& x, const torch::Tensor& y) {
+  if (x.scalar_type() != torch::kBFloat16 || !x.device().is_cpu() || library_bf16_products_sum_in_fp32())
+    return product(x, y);
+  return product(x.to(torch::kFloat), y.to(torch::kFloat)).to(torch::kBFloat16);
+}
+
+// a @ b in the thread's narrowed type.
+torch::Tensor narrowed_mm(const torch::Tensor& a, const torch::Tensor& b) {
+  return narrowed_product([](const torch::Tensor& x, const torch::Tensor& y) { return torch::mm(x, y); }, operand(a),
+                          operand(b));
+}
+
 }  // namespace
 
 torch::Tensor operand(const torch::Tensor& t) { return narrowed() ? t.to(product_type(this_thread_precision)) : t; }
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
   if (direct(a, b)) return direct_product(a, b);
-  return narrowed() ? as_float(torch::mm(operand(a), operand(b))) : torch::mm(a, b);
+  return narrowed() ? as_float(narrowed_mm(a, b)) : torch::mm(a, b);
+}
+
+torch::Tensor bf16_mm(const torch::Tensor& a, const torch::Tensor& b) {
+  return narrowed_product([](const torch::Tensor& x, const torch::Tensor& y) { return torch::mm(x, y); }, a, b);
 }
 
 torch::Tensor bmm(const torch::Tensor& a, const torch::Tensor& b) {
-  return narrowed() ? as_float(torch::bmm(operand(a), operand(b))) : torch::bmm(a, b);
+  if (!narrowed()) return torch::bmm(a, b);
+  return as_float(narrowed_product([](const torch::Tensor& x, const torch::Tensor& y) { return torch::bmm(x, y); },
+                                   operand(a), operand(b)));
 }
 
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a, const torch::Tensor& b) {
   if (direct(a, b) && bias_row(bias, b.size(1)) && !(torch::GradMode::is_enabled() && bias.requires_grad()))
     return direct_product(a, b, bias);
-  return narrowed() ? torch::add(bias, torch::mm(operand(a), operand(b))) : torch::addmm(bias, a, b);
+  return narrowed() ? torch::add(bias, narrowed_mm(a, b)) : torch::addmm(bias, a, b);
 }
 
 void add_mm_(torch::Tensor& self, const torch::Tensor& a, const torch::Tensor& b) {
   if (direct(a, b) && writable(self, a, b))
     direct_product(self, a, b, {}, true);
   else if (narrowed())
-    self.add_(torch::mm(operand(a), operand(b)));
+    self.add_(narrowed_mm(a, b));
   else
     self.addmm_(a, b);
 }
@@ -189,7 +231,7 @@ void mm_out(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) 
   if (direct(a, b) && writable(out, a, b))
     direct_product(out, a, b, {}, false);
   else if (narrowed())
-    out.copy_(torch::mm(operand(a), operand(b)));
+    out.copy_(narrowed_mm(a, b));
   else
     torch::mm_out(out, a, b);
 }
@@ -199,7 +241,7 @@ void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tens
     out.copy_(input);
     direct_product(out, a, b, {}, true);
   } else if (narrowed()) {
-    torch::add_out(out, input, torch::mm(operand(a), operand(b)));
+    torch::add_out(out, input, narrowed_mm(a, b));
   } else {
     torch::addmm_out(out, input, a, b);
   }
@@ -208,7 +250,9 @@ void addmm_out(torch::Tensor& out, const torch::Tensor& input, const torch::Tens
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (const Int8Matrix* int8 = int8_matrix(weight, bias)) return int8->linear(x);
   if (!narrowed()) return torch::nn::functional::linear(x, weight, bias);
-  const auto product = torch::nn::functional::linear(operand(x), operand(weight));
+  const auto product = narrowed_product(
+      [](const torch::Tensor& in, const torch::Tensor& w) { return torch::nn::functional::linear(in, w); },
+      operand(x), operand(weight));
   return bias.defined() ? torch::add(bias, product) : as_float(product);
 }
 

@@ -22,9 +22,14 @@ Precision precision_from_name(const std::string& name);
 const char* precision_name(Precision precision);
 // The type the operands of a product take: float, bfloat16 or half (float for int8's activations).
 torch::ScalarType product_type(Precision precision);
-// Whether the CPU multiplies bf16 in hardware (AVX512_BF16 or AMX-BF16); elsewhere LibTorch
-// emulates bf16 products, much more slowly than fp32.
+// Whether the CPU multiplies bf16 in hardware (AVX512_BF16 or AMX-BF16) and LibTorch's bf16
+// products run there (not with oneDNN capped below it); elsewhere bf16 products are emulated.
 bool cpu_has_native_bf16();
+// Whether LibTorch's own bf16 products on the CPU sum in fp32 in this process, as oneDNN's kernels
+// (AVX-512) do. Where they do not (LibTorch 1.13 on an AVX2-only CPU sums some layouts in bf16;
+// oneDNN capped below AVX-512 by ONEDNN_MAX_CPU_ISA has none), bf16 products are made by fp32
+// kernels from the operands' bf16 values. Checked once.
+bool library_bf16_products_sum_in_fp32();
 // Whether the CPU has VNNI (AVX512_VNNI or AVX-VNNI): int8 dot products summed in 32 bits; without
 // it, fbgemm's AVX2 kernels sum pairs in 16 bits, which saturate unless activations keep 7 bits.
 bool cpu_has_vnni();
@@ -55,12 +60,16 @@ class PrecisionScope {
 // The products in the current precision; autograd flows through them. In bf16 on the CPU, outside
 // autograd (the fused layers' own passes), mm, addmm, add_mm_, mm_out and addmm_out take oneDNN
 // directly where nmt was built with it: the sums of the bf16 products come back in fp32, not
-// rounded to bf16 as LibTorch's bf16 products are.
+// rounded to bf16 as LibTorch's bf16 products are. Where LibTorch's bf16 products do not sum in
+// fp32 (LibTorch 1.13 on an AVX2-only CPU), every bf16 product is the fp32 product of the operands'
+// bf16 values: the sums a CPU with bf16 makes, up to their order.
 namespace precise {
 // `t` as an operand of a product: its bf16 (fp16) copy in bf16 (fp16), `t` itself in fp32. Products accept
 // converted operands, so a weight used in many products is converted once.
 torch::Tensor operand(const torch::Tensor& t);
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b);
+// a @ b of two bf16 CPU matrices as a bf16 matrix: the fp32 sums of their products, rounded.
+torch::Tensor bf16_mm(const torch::Tensor& a, const torch::Tensor& b);
 torch::Tensor bmm(const torch::Tensor& a, const torch::Tensor& b);
 // bias + a @ b
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a, const torch::Tensor& b);

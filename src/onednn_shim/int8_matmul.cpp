@@ -47,6 +47,12 @@ Kernel kernel(int64_t rows, int64_t in, int64_t out) {
 
 bool onednn_int8_available() { return true; }
 
+bool onednn_runs_vnni() {
+  // Every VNNI ISA's value holds one of these bits: avx512_core_vnni's (0x40) or avx2_vnni's (0x400).
+  static const bool vnni = (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & 0x440u) != 0;
+  return vnni;
+}
+
 struct OnednnInt8Matmul::State {
   int64_t out, in;
   std::vector<int8_t> weight;  // (out, in) row-major: a (in, out) matrix in oneDNN's `ba` order
@@ -73,6 +79,11 @@ OnednnInt8Matmul::OnednnInt8Matmul(const int8_t* weight, const float* column_sca
                                    int64_t in)
     : state_(std::make_unique<State>()) {
   if (out < 1 || in < 1) throw std::invalid_argument("onednn int8: a weight needs at least one row and column");
+  const int limit = onednn_int8_weight_limit();
+  for (int64_t i = 0; i < out * in; ++i)
+    if (weight[i] > limit || weight[i] < -limit)
+      throw std::invalid_argument("onednn int8: weight " + std::to_string(weight[i]) + " is beyond +-" +
+                                  std::to_string(limit) + ", which oneDNN sums exactly on this CPU");
   state_->out = out;
   state_->in = in;
   state_->weight.assign(weight, weight + out * in);
@@ -115,6 +126,8 @@ struct OnednnInt8Matmul::State {};
 
 bool onednn_int8_available() { return false; }
 
+bool onednn_runs_vnni() { return false; }
+
 OnednnInt8Matmul::OnednnInt8Matmul(const int8_t*, const float*, const float*, int64_t, int64_t) {
   throw std::runtime_error("int8 engine onednn-direct: this nmt was built without oneDNN (apt-get install libdnnl-dev)");
 }
@@ -124,6 +137,8 @@ void OnednnInt8Matmul::multiply(const int8_t*, int64_t, const float*, float*) co
 #endif
 
 OnednnInt8Matmul::~OnednnInt8Matmul() = default;
+
+int onednn_int8_weight_limit() { return onednn_runs_vnni() ? 127 : 63; }
 
 void quantize_rows(const float* x, int64_t rows, int64_t in, float levels, int8_t* q, float* row_scales) {
   for (int64_t r = 0; r < rows; ++r) {

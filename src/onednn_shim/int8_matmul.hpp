@@ -13,10 +13,19 @@ namespace nmt {
 // Whether this nmt was built with oneDNN (libdnnl-dev), so OnednnInt8Matmul works.
 bool onednn_int8_available();
 
+// Whether oneDNN's kernels in this process multiply int8 with VNNI (AVX512-VNNI, AVX-VNNI, AMX), as
+// its effective ISA says (the CPU, capped by ONEDNN_MAX_CPU_ISA); false without oneDNN.
+bool onednn_runs_vnni();
+
+// The largest weight magnitude OnednnInt8Matmul sums exactly: 127 with VNNI; 63 without it, where
+// oneDNN's kernels (AVX2, AVX-512 without VNNI) add pairs of 8-bit products in saturating 16 bits.
+int onednn_int8_weight_limit();
+
 class OnednnInt8Matmul {
  public:
   // `out` rows of `in` int8 weights (row-major), a scale per output column and a bias (null: none),
-  // all copied. Throws std::runtime_error where this nmt was built without oneDNN.
+  // all copied. Throws std::invalid_argument for a weight beyond onednn_int8_weight_limit(), and
+  // std::runtime_error where this nmt was built without oneDNN.
   OnednnInt8Matmul(const int8_t* weight, const float* column_scales, const float* bias, int64_t out, int64_t in);
   ~OnednnInt8Matmul();
   OnednnInt8Matmul(const OnednnInt8Matmul&) = delete;

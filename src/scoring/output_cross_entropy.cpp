@@ -23,7 +23,7 @@ class Bf16OutputCrossEntropy : public torch::autograd::Function<Bf16OutputCrossE
   static Tensor forward(AutogradContext* ctx, const Tensor& features, const Tensor& weight, const Tensor& bias,
                         const Tensor& targets_in, double smoothing) {
     const Tensor x = features.to(torch::kBFloat16).contiguous(), w = weight.to(torch::kBFloat16);
-    const Tensor product = torch::mm(x, w.t()).contiguous();  // (N, V) bf16, accumulated in fp32 by oneDNN
+    const Tensor product = precise::bf16_mm(x, w.t()).contiguous();  // (N, V) bf16, summed in fp32
     const Tensor targets = targets_in.contiguous(), bias_row = bias.contiguous();
     const int64_t rows = product.size(0), vocab = product.size(1);
     check_targets_in_vocabulary(targets, vocab, "output_cross_entropy_sum");

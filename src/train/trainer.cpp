@@ -323,8 +323,8 @@ void Trainer::set_up() {
                task_->describe(), device_.str(), precision_name(precision_),
                scaler_.enabled() ? fmt::format(", dynamic loss scaling at {}", scaler_.factor()) : "");
   if (precision_ == Precision::bf16 && device_.is_cpu() && !cpu_has_native_bf16())
-    spdlog::warn("training.precision bf16: this CPU has no native bf16 products (AVX512_BF16 or AMX), so they are "
-                 "emulated and slower than fp32");
+    spdlog::warn("training.precision bf16: this CPU has no native bf16 products (AVX512_BF16 or AMX, with oneDNN "
+                 "allowed to use them), so they are emulated and slower than fp32");
 }
 
 int Trainer::run() {
