@@ -2,6 +2,7 @@
 // exact ones with the scales and bias applied as documented, for any row count, with VNNI or without.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -37,8 +38,11 @@ TEST(OnednnInt8, ActivationsRoundToNearestEvenClampAndScaleByTheirRow) {
 
 TEST(OnednnInt8, SumsAreExactAndEachRowIsIndependentOfItsBatch) {
   if (!onednn_int8_available()) {
-    EXPECT_THROW(OnednnInt8Matmul(nullptr, nullptr, nullptr, 1, 1), std::runtime_error);
-    GTEST_SKIP() << "built without oneDNN";
+    // Built without oneDNN, or its int8 products come back wrong in this process (Debian's oneDNN
+    // under a LibTorch wheel on a CPU without VNNI): nmt leaves the engine out.
+    const auto engines = int8_engines();
+    EXPECT_EQ(std::find(engines.begin(), engines.end(), "onednn-direct"), engines.end());
+    GTEST_SKIP() << "onednn-direct is unavailable here: built without oneDNN, or its int8 products fail in this process";
   }
   EXPECT_EQ(int8_engines().front(), "onednn-direct");
   // Without VNNI (a CPU without it, or ONEDNN_MAX_CPU_ISA=AVX2) weights keep 7 bits, and a weight

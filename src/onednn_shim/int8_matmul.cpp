@@ -45,7 +45,42 @@ Kernel kernel(int64_t rows, int64_t in, int64_t out) {
 
 }  // namespace
 
-bool onednn_int8_available() { return true; }
+// Whether oneDNN's int8 products give exact sums in this process, checked once on row counts that
+// take different kernels. Under a LibTorch wheel on a CPU without VNNI they do not: Debian's oneDNN
+// runs gemm:jit there, whose kernels the wheel's oneDNN 3.x keeps from being set up (as for bf16,
+// bench/onednn_wheel_probe.cpp), and the sums come back wrong (seen with oneDNN capped at AVX2 and
+// on an emulated Zen 3).
+namespace {
+bool products_run() {
+  constexpr int64_t in = 40, out = 24;
+  std::vector<int8_t> weight(in * out);
+  for (size_t i = 0; i < weight.size(); ++i) weight[i] = static_cast<int8_t>(static_cast<int>(i % 7) - 3);
+  const std::vector<float> scales(out, 1.0f);
+  try {
+    const OnednnInt8Matmul product(weight.data(), scales.data(), nullptr, out, in);
+    for (const int64_t rows : {1, 5, 64, 200}) {
+      std::vector<int8_t> q(rows * in);
+      for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>(static_cast<int>(i % 11) - 5);
+      std::vector<float> result(rows * out);
+      product.multiply(q.data(), rows, nullptr, result.data());
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < out; ++j) {
+          int32_t sum = 0;
+          for (int64_t k = 0; k < in; ++k) sum += q[r * in + k] * weight[j * in + k];
+          if (result[r * out + j] != static_cast<float>(sum)) return false;
+        }
+    }
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+}  // namespace
+
+bool onednn_int8_available() {
+  static const bool available = products_run();
+  return available;
+}
 
 bool onednn_runs_vnni() {
   // Every VNNI ISA's value holds one of these bits: avx512_core_vnni's (0x40) or avx2_vnni's (0x400).

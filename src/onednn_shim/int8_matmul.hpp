@@ -10,7 +10,8 @@
 
 namespace nmt {
 
-// Whether this nmt was built with oneDNN (libdnnl-dev), so OnednnInt8Matmul works.
+// Whether this nmt was built with oneDNN (libdnnl-dev) and its int8 products give exact sums in this
+// process (checked once; not under a LibTorch wheel on a CPU without VNNI), so nmt may use OnednnInt8Matmul.
 bool onednn_int8_available();
 
 // Whether oneDNN's kernels in this process multiply int8 with VNNI (AVX512-VNNI, AVX-VNNI, AMX), as
