@@ -175,7 +175,6 @@ torch::Tensor direct_product(const torch::Tensor& a, const torch::Tensor& b, con
   return out;
 }
 
-
 // LibTorch's product `product(x, y)` of operands in the thread's narrowed type, or where its bf16
 // products do not sum in fp32 here, the same product made by fp32 kernels from the operands' (bf16)
 // values and rounded to bf16 as LibTorch's is: the numbers a CPU with bf16 gives, up to the order of

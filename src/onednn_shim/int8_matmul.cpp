@@ -45,12 +45,12 @@ Kernel kernel(int64_t rows, int64_t in, int64_t out) {
 
 }  // namespace
 
+namespace {
 // Whether oneDNN's int8 products give exact sums in this process, checked once on row counts that
 // take different kernels. Under a LibTorch wheel on a CPU without VNNI they do not: Debian's oneDNN
 // runs gemm:jit there, whose kernels the wheel's oneDNN 3.x keeps from being set up (as for bf16,
 // bench/onednn_wheel_probe.cpp), and the sums come back wrong (seen with oneDNN capped at AVX2 and
 // on an emulated Zen 3).
-namespace {
 bool products_run() {
   constexpr int64_t in = 40, out = 24;
   std::vector<int8_t> weight(in * out);
