@@ -186,10 +186,11 @@ torch::Tensor narrowed_product(Product&& product, const torch::Tensor& x, const 
   return product(x.to(torch::kFloat), y.to(torch::kFloat)).to(torch::kBFloat16);
 }
 
+const auto matrix_product = [](const torch::Tensor& x, const torch::Tensor& y) { return torch::mm(x, y); };
+
 // a @ b in the thread's narrowed type.
 torch::Tensor narrowed_mm(const torch::Tensor& a, const torch::Tensor& b) {
-  return narrowed_product([](const torch::Tensor& x, const torch::Tensor& y) { return torch::mm(x, y); }, operand(a),
-                          operand(b));
+  return narrowed_product(matrix_product, operand(a), operand(b));
 }
 
 }  // namespace
@@ -202,7 +203,7 @@ torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 torch::Tensor bf16_mm(const torch::Tensor& a, const torch::Tensor& b) {
-  return narrowed_product([](const torch::Tensor& x, const torch::Tensor& y) { return torch::mm(x, y); }, a, b);
+  return narrowed_product(matrix_product, a, b);
 }
 
 torch::Tensor bmm(const torch::Tensor& a, const torch::Tensor& b) {
